@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+/** The `propamm` command: run, validate and submit strategies (the seed's workflow). */
+import { Command, InvalidArgumentError } from "commander";
+import { writeFileSync, renameSync } from "node:fs";
+import { ConfigError } from "../env/config.js";
+import { BUILTIN_HELP } from "../env/loader.js";
+import { defaultWorkers, runBatch, type BatchResult } from "../env/runner.js";
+import { summarize, type Summary } from "../env/stats.js";
+import { validateStrategy } from "../env/validate.js";
+import { formatErrors, formatPaired, formatTable } from "./format.js";
+import { addSimulationOptions, configFromOptions, integer, type SimOptions } from "./options.js";
+import { progressBar } from "./progress.js";
+import { writeSubmission } from "./submit.js";
+
+interface RunOptions extends SimOptions {
+  simulations: number;
+  seedStart: number;
+  workers: number;
+  json?: string;
+}
+
+/** Writes aside, then renames: a reader never sees half a file. */
+function writeJsonAtomic(path: string, value: unknown): void {
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(value, null, 2) + "\n");
+  renameSync(temp, path);
+}
+
+async function runAndReport(strategies: string[], o: RunOptions): Promise<{ batch: BatchResult; summary: Summary }> {
+  const bar = progressBar("simulating");
+  const batch = await runBatch({
+    strategies,
+    config: configFromOptions(o),
+    simulations: o.simulations,
+    seedStart: o.seedStart,
+    workers: o.workers,
+    onProgress: (d, t) => bar.update(d, t),
+  });
+  bar.finish();
+  const summary = summarize(batch.results);
+  const steps = batch.seeds.length * batch.config.steps;
+  console.log(formatTable(summary));
+  const paired = formatPaired(summary);
+  if (paired) console.log(paired);
+  const errors = formatErrors(summary);
+  if (errors) console.log(errors);
+  console.log(
+    `seeds ${batch.seeds[0]}..${batch.seeds[batch.seeds.length - 1]}, ${batch.config.steps} steps, epoch ${batch.config.epochLen}; ` +
+      `${batch.wallSeconds.toFixed(2)} s on ${batch.workers} worker(s), ${(steps / batch.wallSeconds / 1000).toFixed(0)}k steps/s`,
+  );
+  return { batch, summary };
+}
+
+function jsonReport(batch: BatchResult, summary: Summary): unknown {
+  return {
+    strategies: batch.strategies,
+    config: batch.config,
+    seeds: { start: batch.seeds[0], count: batch.seeds.length },
+    summary,
+    simulations: batch.results.map((r) => ({
+      seed: r.seed,
+      market: r.market,
+      finalPrice: r.finalPrice,
+      pools: r.pools.map((p) => ({
+        name: p.name,
+        edge: p.edge,
+        arbEdge: p.arbEdge,
+        retailEdge: p.retailEdge,
+        finalWeight: p.finalWeight,
+        errors: p.errors,
+        epochs: p.epochs,
+      })),
+    })),
+  };
+}
+
+async function validateAll(strategies: string[]): Promise<boolean> {
+  let ok = true;
+  for (const spec of strategies) {
+    const report = await validateStrategy(spec);
+    if (report.failures.length === 0) {
+      console.log(`ok    ${spec} (${report.name}): ${report.checks.length} checks passed`);
+    } else {
+      ok = false;
+      console.log(`FAIL  ${spec}${report.name ? ` (${report.name})` : ""}`);
+      for (const f of report.failures) console.log(`  [${f.check}] ${f.detail}`);
+    }
+  }
+  return ok;
+}
+
+function addRunOptions(cmd: Command, simulations: number): Command {
+  return addSimulationOptions(
+    cmd
+      .option("--simulations <n>", "number of simulations (seeds)", integer(1), simulations)
+      .option("--seed-start <n>", "first seed", integer(0), 0)
+      .option(
+        "--workers <n>",
+        "worker threads (results are identical for any count)",
+        integer(0, 256),
+        defaultWorkers(),
+      ),
+  );
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("propamm")
+    .description("prop-amm gym: simulate, validate and submit fee-setting strategies for competing AMMs")
+    .showHelpAfterError();
+
+  addRunOptions(
+    program
+      .command("run")
+      .description(`run strategies against each other and the normalizer (${BUILTIN_HELP})`)
+      .argument("<strategy...>", "strategies (up to 16)")
+      .option("--json <file>", "also write per-simulation results and statistics as JSON"),
+    100,
+  ).action(async (strategies: string[], o: RunOptions) => {
+    const { batch, summary } = await runAndReport(strategies, o);
+    if (o.json) {
+      writeJsonAtomic(o.json, jsonReport(batch, summary));
+      console.log(`wrote ${o.json}`);
+    }
+  });
+
+  program
+    .command("validate")
+    .description(
+      "check strategies: load, name, finite monotone concave quotes, read-only quotes, hooks that do not throw",
+    )
+    .argument("<strategy...>", "strategy files or built-in names")
+    .action(async (strategies: string[]) => {
+      if (!(await validateAll(strategies))) process.exitCode = 1;
+    });
+
+  addRunOptions(
+    program
+      .command("submit")
+      .description("validate, run, and write submissions/submission_<timestamp>/ with the files and receipt.json")
+      .argument("<strategy...>", "strategies (up to 16)")
+      .option("--out-dir <dir>", "where submission folders go", "submissions"),
+    250,
+  ).action(async (strategies: string[], o: RunOptions & { outDir: string }) => {
+    if (!(await validateAll(strategies))) {
+      console.error("submit: validation failed; nothing was written");
+      process.exitCode = 1;
+      return;
+    }
+    const { batch, summary } = await runAndReport(strategies, o);
+    const dir = writeSubmission(o.outDir, batch, summary);
+    console.log(`wrote ${dir}/receipt.json`);
+  });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
+      console.error(`error: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
+
+await main(process.argv);

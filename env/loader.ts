@@ -1,0 +1,119 @@
+/**
+ * Turns what a user types (`starter`, `fixed:30`, `fixed:20/40`, `oracle:30`, `normalizer`, or a
+ * path to a `.ts`/`.js`/`.mjs` strategy module) into a strategy source the engine can call once
+ * per simulation.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { checkFeeBps, ConfigError } from "./config.js";
+import { fixedFee } from "./builtins/fixed.js";
+import { normalizer } from "./builtins/normalizer.js";
+import { oracle } from "./builtins/oracle.js";
+import { starter } from "./builtins/starter.js";
+import type { StrategySource } from "./simulation.js";
+import type { Strategy } from "./strategy.js";
+
+export const BUILTIN_HELP =
+  "built-ins: starter, normalizer, fixed:<bps>, fixed:<bidBps>/<askBps>, oracle:<bps> (research ceiling); or a path to a .ts/.js/.mjs strategy file";
+
+function parseBps(text: string, spec: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new ConfigError(`'${spec}': fee '${text}' is not a number of basis points`);
+  const bps = Number(text);
+  checkFeeBps(`fee in '${spec}'`, bps);
+  return bps;
+}
+
+/** A built-in strategy source, or undefined when `spec` names none. */
+export function builtinSource(spec: string): StrategySource | undefined {
+  if (spec === "starter") return () => starter();
+  if (spec === "normalizer") {
+    return (ctx) => ({ ...normalizer(ctx.market.normalizerFeeBps), name: "Normalizer copy" });
+  }
+  const fixed = /^fixed:(.+)$/.exec(spec);
+  if (fixed) {
+    const parts = fixed[1].split("/");
+    if (parts.length > 2) throw new ConfigError(`'${spec}': use fixed:<bps> or fixed:<bidBps>/<askBps>`);
+    const bid = parseBps(parts[0], spec);
+    const ask = parts.length === 2 ? parseBps(parts[1], spec) : bid;
+    return () => fixedFee(bid, ask);
+  }
+  const orc = /^oracle:(.+)$/.exec(spec);
+  if (orc) {
+    const bps = parseBps(orc[1], spec);
+    return () => oracle(bps);
+  }
+  return undefined;
+}
+
+export function looksLikeFile(spec: string): boolean {
+  return /\.(m?js|ts|mts)$/.test(spec) || spec.includes("/") || spec.includes("\\");
+}
+
+/** Checks that a value is a usable strategy; the message names what is missing. */
+export function checkStrategyShape(value: unknown, where: string): Strategy {
+  if (value === null || typeof value !== "object")
+    throw new ConfigError(`${where}: a strategy must be an object, got ${typeof value}`);
+  const s = value as Partial<Strategy>;
+  if (typeof s.name !== "string" || s.name.trim() === "")
+    throw new ConfigError(`${where}: strategy.name must be a non-empty string`);
+  if (typeof s.computeSwap !== "function") throw new ConfigError(`${where}: strategy.computeSwap must be a function`);
+  for (const hook of ["afterSwap", "onEpochBoundary", "constantProductFees"] as const) {
+    if (s[hook] !== undefined && typeof s[hook] !== "function")
+      throw new ConfigError(`${where}: strategy.${hook} must be a function when present`);
+  }
+  return s as Strategy;
+}
+
+async function importModule(path: string): Promise<Record<string, unknown>> {
+  if (/\.(m?ts)$/.test(path)) {
+    const { tsImport } = await import("tsx/esm/api");
+    return (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+  }
+  return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+}
+
+/**
+ * Loads a strategy module. It may export (as `default`, `strategy` or `createStrategy`) a
+ * strategy object or a factory `(ctx) => strategy`; a factory is called once per simulation,
+ * which is what a strategy that keeps JS-side state needs.
+ */
+export async function loadStrategyFile(file: string): Promise<StrategySource> {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new ConfigError(`strategy file not found: ${file}`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(path);
+  } catch (err) {
+    throw new ConfigError(`cannot load strategy file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let exported = mod.createStrategy ?? mod.strategy ?? mod.default;
+  // tsx may wrap a CommonJS-style default export once more.
+  if (exported && typeof exported === "object" && "default" in exported && !("computeSwap" in exported)) {
+    exported = (exported as { default: unknown }).default;
+  }
+  if (exported === undefined) {
+    throw new ConfigError(
+      `${file}: export a strategy (or a factory returning one) as default, 'strategy' or 'createStrategy'`,
+    );
+  }
+  if (typeof exported === "function") {
+    const factory = exported as StrategySource;
+    return (ctx) => checkStrategyShape(factory(ctx), file);
+  }
+  const strategy = checkStrategyShape(exported, file);
+  return () => strategy;
+}
+
+/** Resolves a built-in name or a file path. */
+export async function loadStrategy(spec: string): Promise<StrategySource> {
+  const builtin = builtinSource(spec);
+  if (builtin) return builtin;
+  if (looksLikeFile(spec)) return loadStrategyFile(spec);
+  throw new ConfigError(`unknown strategy '${spec}' (${BUILTIN_HELP})`);
+}
+
+/** A strategy's display name, resolved by creating it once for a throwaway context. */
+export function strategyName(source: StrategySource, ctx: Parameters<StrategySource>[0]): string {
+  return source(ctx).name;
+}

@@ -1,0 +1,95 @@
+import seedrandom from "seedrandom";
+
+/**
+ * A seeded random stream. Built on seedrandom's Alea generator (fast, 32-bit state
+ * updates, reproducible on every platform). Each simulation derives several independent
+ * streams from its seed by name, so adding a strategy never shifts the draws of the price
+ * path or the retail orders (common random numbers).
+ */
+export class RandomStream {
+  private readonly next: () => number;
+  private spareNormal = 0;
+  private hasSpare = false;
+
+  constructor(seed: string) {
+    this.next = seedrandom.alea(seed);
+  }
+
+  /** Uniform on [0, 1). */
+  uniform(): number {
+    return this.next();
+  }
+
+  /** Uniform on [lo, hi). */
+  uniformIn(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.next();
+  }
+
+  /** Integer uniform on {lo, ..., hi}. */
+  integerIn(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+
+  /** Standard normal draw (Marsaglia polar method; the second variate is kept for the next call). */
+  normal(): number {
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spareNormal;
+    }
+    let u = 0;
+    let v = 0;
+    let s = 0;
+    do {
+      u = 2 * this.next() - 1;
+      v = 2 * this.next() - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const m = Math.sqrt((-2 * Math.log(s)) / s);
+    this.spareNormal = v * m;
+    this.hasSpare = true;
+    return u * m;
+  }
+
+  /**
+   * Poisson draw by Knuth's product-of-uniforms method: exact, and cheap for the small
+   * rates (below 2 orders per step) this market uses.
+   */
+  poisson(rate: number): number {
+    if (rate <= 0) return 0;
+    if (rate > 30) {
+      // Large rates never occur with the spec's ranges; the normal approximation keeps a
+      // pinned large rate usable rather than slow.
+      return Math.max(0, Math.round(rate + Math.sqrt(rate) * this.normal()));
+    }
+    const limit = Math.exp(-rate);
+    let k = 0;
+    let p = this.next();
+    while (p > limit) {
+      k++;
+      p *= this.next();
+    }
+    return k;
+  }
+
+  /** Log-normal draw with the given log-mean and log-standard-deviation. */
+  logNormal(mu: number, sigma: number): number {
+    return Math.exp(mu + sigma * this.normal());
+  }
+}
+
+/** The independent streams of one simulation (SPEC §2: market, price path, retail, other). */
+export interface SimulationStreams {
+  market: RandomStream;
+  price: RandomStream;
+  retail: RandomStream;
+  other: RandomStream;
+}
+
+export function simulationStreams(seed: number): SimulationStreams {
+  return {
+    market: new RandomStream(`propamm:${seed}:market`),
+    price: new RandomStream(`propamm:${seed}:price`),
+    retail: new RandomStream(`propamm:${seed}:retail`),
+    other: new RandomStream(`propamm:${seed}:other`),
+  };
+}

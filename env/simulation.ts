@@ -1,0 +1,386 @@
+/**
+ * One simulation (= one episode), SPEC §2. The loop is a generator so that it can pause inside
+ * a step: a hook that calls `requestPause()` makes the generator yield right after that hook
+ * returns, and the next `next()` resumes exactly there. The gym uses this to hand control to
+ * an agent at its decision events; a batch run never pauses and drives the loop to the end.
+ */
+import { arbitrage, ArbTrade } from "./arbitrage.js";
+import { isOracle } from "./builtins/oracle.js";
+import { normalizer } from "./builtins/normalizer.js";
+import { rebalance, riskAdjustedScore } from "./capital.js";
+import { type MarketParams, type SimConfig, resolveConfig, sampleMarket } from "./config.js";
+import { Pool } from "./pool.js";
+import { PriceProcess } from "./price.js";
+import { RetailFlow } from "./retail.js";
+import { simulationStreams } from "./rng.js";
+import { Router } from "./router.js";
+import type { AfterSwapEvent, EpochEvent, Side, Strategy } from "./strategy.js";
+
+/** What a strategy factory may look at when it is created for one simulation. */
+export interface StrategyContext {
+  seed: number;
+  market: Readonly<MarketParams>;
+  config: Readonly<SimConfig>;
+  /** This strategy's pool index. */
+  index: number;
+}
+
+export type StrategySource = (ctx: StrategyContext) => Strategy;
+
+export interface EpochSummary {
+  epoch: number;
+  edge: number;
+  score: number;
+  /** Capital weight after this epoch's rebalance (unchanged for the last epoch). */
+  weight: number;
+  trades: number;
+}
+
+export interface PoolErrors {
+  quoteErrors: number;
+  invalidQuotes: number;
+  hookErrors: number;
+  feeErrors: number;
+  lastError: string;
+}
+
+export interface PoolResult {
+  name: string;
+  index: number;
+  normalizer: boolean;
+  oracle: boolean;
+  edge: number;
+  arbEdge: number;
+  retailEdge: number;
+  arbTrades: number;
+  retailTrades: number;
+  retailVolumeY: number;
+  /** Last assigned capital weight (1/N when no rebalance happened); NaN for the normalizer. */
+  finalWeight: number;
+  finalValue: number;
+  quoteCalls: number;
+  errors: PoolErrors;
+  epochs: EpochSummary[];
+}
+
+export interface SimulationResult {
+  seed: number;
+  market: MarketParams;
+  steps: number;
+  finalPrice: number;
+  /** Strategies in the order given, then the normalizer. */
+  pools: PoolResult[];
+}
+
+const MAX_COMPETING = 8;
+
+export class Simulation {
+  readonly config: SimConfig;
+  readonly market: MarketParams;
+  /** Strategies' pools, then the normalizer (always last). */
+  readonly pools: Pool[];
+  readonly nStrategies: number;
+  readonly price: PriceProcess;
+  /** Current step (the one being simulated, or `steps` once finished). */
+  step = 0;
+  finished = false;
+
+  private readonly retail: RetailFlow;
+  private readonly router: Router;
+  private readonly alloc: Float64Array;
+  private readonly outputs: Float64Array;
+  private readonly scores: Float64Array;
+  private readonly weights: Float64Array;
+  private readonly arb = new ArbTrade();
+  private readonly swapEvent: AfterSwapEvent;
+  private readonly epochEvent: EpochEvent;
+  private readonly epochs: EpochSummary[][];
+  private pauseRequested = false;
+  private readonly loop: Generator<void, void, void>;
+
+  constructor(
+    readonly seed: number,
+    sources: readonly StrategySource[],
+    config: Partial<SimConfig> = {},
+  ) {
+    this.config = resolveConfig(config, sources.length);
+    const cfg = this.config;
+    const streams = simulationStreams(seed);
+    this.market = sampleMarket(streams.market, cfg.pins);
+    this.nStrategies = sources.length;
+    const n = sources.length;
+    this.pools = sources.map((make, index) => {
+      const strategy = make({ seed, market: this.market, config: cfg, index });
+      return new Pool(strategy, cfg.baseReserveX, cfg.baseReserveY, 1 / n, { oracle: isOracle(strategy) });
+    });
+    const liq = this.market.normalizerLiquidity;
+    const norm = new Pool(
+      normalizer(this.market.normalizerFeeBps),
+      cfg.baseReserveX * liq,
+      cfg.baseReserveY * liq,
+      NaN,
+    );
+    this.pools.push(norm);
+    const start = cfg.baseReserveX * cfg.initialPrice + cfg.baseReserveY;
+    for (let i = 0; i < n; i++) this.pools[i].epochStartValue = start;
+
+    this.price = new PriceProcess(cfg.initialPrice, this.market.sigma, streams.price);
+    this.retail = new RetailFlow(
+      this.market.retailRate,
+      this.market.retailMeanSize,
+      cfg.retailSizeSigma,
+      streams.retail,
+    );
+    const total = this.pools.length;
+    this.router = new Router(total);
+    this.alloc = new Float64Array(total);
+    this.outputs = new Float64Array(total);
+    this.scores = new Float64Array(n);
+    this.weights = new Float64Array(n);
+    this.epochs = this.pools.map(() => []);
+    this.swapEvent = {
+      side: 0,
+      inputAmount: 0,
+      outputAmount: 0,
+      reserveX: 0,
+      reserveY: 0,
+      simStep: 0,
+      epochStep: 0,
+      epochNumber: 0,
+      nStrategies: total,
+      strategyIndex: 0,
+      flowCaptured: 0,
+      capitalWeight: 0,
+      competingSpotPrices: new Float64Array(MAX_COMPETING),
+    };
+    this.epochEvent = {
+      epochNumber: 0,
+      newReserveX: 0,
+      newReserveY: 0,
+      epochEdge: 0,
+      cumulativeEdge: 0,
+      capitalWeight: 0,
+    };
+    this.loop = this.steps();
+  }
+
+  /** Called from inside a hook: the simulation yields as soon as that hook returns. */
+  requestPause(): void {
+    this.pauseRequested = true;
+  }
+
+  /** Runs until the next pause or the end; returns true when the simulation has finished. */
+  advance(): boolean {
+    if (!this.finished) this.loop.next();
+    return this.finished;
+  }
+
+  /** Runs to the end (any pause requests are ignored) and returns the results. */
+  run(): SimulationResult {
+    while (!this.advance());
+    return this.result();
+  }
+
+  result(): SimulationResult {
+    if (!this.finished) throw new Error("the simulation has not finished");
+    const S = this.price.price;
+    return {
+      seed: this.seed,
+      market: { ...this.market },
+      steps: this.config.steps,
+      finalPrice: S,
+      pools: this.pools.map((p, i) => ({
+        name: p.strategy.name,
+        index: i,
+        normalizer: i === this.nStrategies,
+        oracle: p.oracle,
+        edge: p.edge,
+        arbEdge: p.arbEdge,
+        retailEdge: p.retailEdge,
+        arbTrades: p.arbTrades,
+        retailTrades: p.retailTrades,
+        retailVolumeY: p.retailVolumeY,
+        finalWeight: p.capitalWeight,
+        finalValue: p.valueAt(S),
+        quoteCalls: p.quoteCalls,
+        errors: {
+          quoteErrors: p.quoteErrors,
+          invalidQuotes: p.invalidQuotes,
+          hookErrors: p.hookErrors,
+          feeErrors: p.feeErrors,
+          lastError: p.lastError,
+        },
+        epochs: this.epochs[i],
+      })),
+    };
+  }
+
+  private fillCompeting(i: number): void {
+    const out = this.swapEvent.competingSpotPrices;
+    const pools = this.pools;
+    let k = 0;
+    for (let j = 0; j < pools.length && k < MAX_COMPETING; j++) {
+      if (j !== i) out[k++] = pools[j].reserveY / pools[j].reserveX;
+    }
+    for (; k < MAX_COMPETING; k++) out[k] = NaN;
+  }
+
+  private fillSwapEvent(i: number, side: Side, input: number, output: number, t: number, flow: number): AfterSwapEvent {
+    const p = this.pools[i];
+    const ev = this.swapEvent;
+    const epochLen = this.config.epochLen;
+    ev.side = side;
+    ev.inputAmount = input;
+    ev.outputAmount = output;
+    ev.reserveX = p.reserveX;
+    ev.reserveY = p.reserveY;
+    ev.simStep = t;
+    ev.epochStep = t % epochLen;
+    ev.epochNumber = Math.floor(t / epochLen);
+    ev.strategyIndex = i;
+    ev.flowCaptured = flow;
+    ev.capitalWeight = p.capitalWeight;
+    this.fillCompeting(i);
+    return ev;
+  }
+
+  private *steps(): Generator<void, void, void> {
+    const cfg = this.config;
+    const pools = this.pools;
+    const total = pools.length;
+    const n = this.nStrategies;
+    const arb = this.arb;
+    const alloc = this.alloc;
+    const outputs = this.outputs;
+    const floor = cfg.arbProfitFloor;
+    const lastStep = cfg.steps - 1;
+    const capital = {
+      riskLambda: cfg.riskLambda,
+      temperature: cfg.temperature,
+      minWeight: cfg.minWeight,
+      scorePerCapital: cfg.scorePerCapital,
+    };
+    let hasOracle = false;
+    for (const p of pools) hasOracle ||= p.oracle;
+
+    for (let t = 0; t < cfg.steps; t++) {
+      this.step = t;
+      const S = this.price.next();
+      if (hasOracle) for (const p of pools) if (p.oracle) p.recentre(S);
+
+      // Arbitrage, pool by pool, each followed by its own hook.
+      for (let i = 0; i < total; i++) {
+        const p = pools[i];
+        arbitrage(p, S, arb);
+        if (arb.side < 0 || !(arb.profit >= floor)) continue;
+        const input = arb.input;
+        const output = arb.output;
+        let edge: number;
+        if (arb.side === 0) {
+          p.reserveY += input;
+          p.reserveX -= output;
+          edge = input - output * S;
+        } else {
+          p.reserveX += input;
+          p.reserveY -= output;
+          edge = input * S - output;
+        }
+        p.edge += edge;
+        p.epochEdge += edge;
+        p.arbEdge += edge;
+        p.arbTrades++;
+        p.epochTrades++;
+        if (p.hasAfterSwap) {
+          p.callAfterSwap(this.fillSwapEvent(i, arb.side as Side, input, output, t, 0));
+          if (this.pauseRequested) {
+            this.pauseRequested = false;
+            yield;
+          }
+        }
+      }
+
+      // Retail orders, each split across every pool.
+      if (cfg.retailEnabled) {
+        const k = this.retail.orderCount();
+        for (let o = 0; o < k; o++) {
+          this.retail.nextOrder();
+          const side = this.retail.side;
+          const amount = side === 0 ? this.retail.sizeY : this.retail.sizeY / S;
+          this.router.route(pools, side, amount, alloc);
+          for (let i = 0; i < total; i++) {
+            outputs[i] = alloc[i] > 0 ? pools[i].quote(side, alloc[i]) : 0;
+            if (!(outputs[i] > 0)) alloc[i] = 0;
+          }
+          for (let i = 0; i < total; i++) {
+            const x = alloc[i];
+            if (x === 0) continue;
+            const p = pools[i];
+            const out = outputs[i];
+            let edge: number;
+            if (side === 0) {
+              p.reserveY += x;
+              p.reserveX -= out;
+              edge = x - out * S;
+              p.retailVolumeY += x;
+            } else {
+              p.reserveX += x;
+              p.reserveY -= out;
+              edge = x * S - out;
+              p.retailVolumeY += out;
+            }
+            p.edge += edge;
+            p.epochEdge += edge;
+            p.retailEdge += edge;
+            p.retailTrades++;
+            p.epochTrades++;
+          }
+          for (let i = 0; i < total; i++) {
+            const p = pools[i];
+            if (alloc[i] === 0 || !p.hasAfterSwap) continue;
+            p.callAfterSwap(this.fillSwapEvent(i, side, alloc[i], outputs[i], t, alloc[i] / amount));
+            if (this.pauseRequested) {
+              this.pauseRequested = false;
+              yield;
+            }
+          }
+        }
+      }
+
+      // Epoch boundary: summaries, rebalance, hooks.
+      const epochEnd = (t + 1) % cfg.epochLen === 0;
+      if (epochEnd || t === lastStep) {
+        const epoch = Math.floor(t / cfg.epochLen);
+        const rebalancing = t !== lastStep;
+        if (rebalancing) rebalance(pools, n, S, capital, this.scores, this.weights);
+        for (let i = 0; i < total; i++) {
+          const p = pools[i];
+          const score = i < n && rebalancing ? this.scores[i] : riskAdjustedScore(p.epochEdge, cfg.riskLambda);
+          this.epochs[i].push({ epoch, edge: p.epochEdge, score, weight: p.capitalWeight, trades: p.epochTrades });
+        }
+        if (rebalancing) {
+          for (let i = 0; i < total; i++) {
+            const p = pools[i];
+            const epochEdge = p.epochEdge;
+            p.epochEdge = 0;
+            p.epochTrades = 0;
+            if (!p.hasEpochHook) continue;
+            const ev = this.epochEvent;
+            ev.epochNumber = epoch;
+            ev.newReserveX = p.reserveX;
+            ev.newReserveY = p.reserveY;
+            ev.epochEdge = epochEdge;
+            ev.cumulativeEdge = p.edge;
+            ev.capitalWeight = p.capitalWeight;
+            p.callEpochBoundary(ev);
+            if (this.pauseRequested) {
+              this.pauseRequested = false;
+              yield;
+            }
+          }
+        }
+      }
+    }
+    this.step = cfg.steps;
+    this.finished = true;
+  }
+}

@@ -1,0 +1,21 @@
+/** prop-amm gym: public API. */
+export * from "./env/abi.js";
+export * from "./env/arbitrage.js";
+export * from "./env/capital.js";
+export * from "./env/config.js";
+export * from "./env/features.js";
+export * from "./env/loader.js";
+export * from "./env/pool.js";
+export * from "./env/price.js";
+export * from "./env/retail.js";
+export * from "./env/rng.js";
+export * from "./env/router.js";
+export * from "./env/runner.js";
+export * from "./env/simulation.js";
+export * from "./env/stats.js";
+export * from "./env/storage.js";
+export type * from "./env/strategy.js";
+export { fixedFee } from "./env/builtins/fixed.js";
+export { normalizer, constantProductQuote } from "./env/builtins/normalizer.js";
+export { oracle, isOracle } from "./env/builtins/oracle.js";
+export { starter, STARTER_NAME, MIN_FEE_BPS } from "./env/builtins/starter.js";
