@@ -8,6 +8,7 @@ import type { Side } from "./strategy.js";
  */
 export class RetailFlow {
   private readonly mu: number;
+  private readonly poissonLimit: number;
   /** Side and Y-size of the order drawn by the last `nextOrder` call. */
   side: Side = 0;
   sizeY = 0;
@@ -19,11 +20,12 @@ export class RetailFlow {
     private readonly stream: RandomStream,
   ) {
     this.mu = Math.log(meanSize) - 0.5 * sizeSigma * sizeSigma;
+    this.poissonLimit = Math.exp(-rate);
   }
 
   /** Number of orders this step. */
   orderCount(): number {
-    return this.stream.poisson(this.rate);
+    return this.rate > 30 ? this.stream.poisson(this.rate) : this.stream.poissonBelow(this.poissonLimit);
   }
 
   nextOrder(): void {

@@ -61,7 +61,11 @@ export class RandomStream {
       // pinned large rate usable rather than slow.
       return Math.max(0, Math.round(rate + Math.sqrt(rate) * this.normal()));
     }
-    const limit = Math.exp(-rate);
+    return this.poissonBelow(Math.exp(-rate));
+  }
+
+  /** Knuth's method with exp(-rate) precomputed (the retail flow draws with a fixed rate). */
+  poissonBelow(limit: number): number {
     let k = 0;
     let p = this.next();
     while (p > limit) {

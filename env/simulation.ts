@@ -7,7 +7,7 @@
 import { arbitrage, ArbTrade } from "./arbitrage.js";
 import { isOracle } from "./builtins/oracle.js";
 import { normalizer } from "./builtins/normalizer.js";
-import { rebalance, riskAdjustedScore } from "./capital.js";
+import { type CapitalParams, rebalance, riskAdjustedScore } from "./capital.js";
 import { type MarketParams, type SimConfig, resolveConfig, sampleMarket } from "./config.js";
 import { Pool } from "./pool.js";
 import { PriceProcess } from "./price.js";
@@ -70,6 +70,9 @@ export interface SimulationResult {
   finalPrice: number;
   /** Strategies in the order given, then the normalizer. */
   pools: PoolResult[];
+  /** Retail orders routed, and the black-box quote calls the router spent on them. */
+  ordersRouted: number;
+  routerQuoteCalls: number;
 }
 
 const MAX_COMPETING = 8;
@@ -84,6 +87,8 @@ export class Simulation {
   /** Current step (the one being simulated, or `steps` once finished). */
   step = 0;
   finished = false;
+  ordersRouted = 0;
+  routerQuoteCalls = 0;
 
   private readonly retail: RetailFlow;
   private readonly router: Router;
@@ -96,6 +101,13 @@ export class Simulation {
   private readonly epochEvent: EpochEvent;
   private readonly epochs: EpochSummary[][];
   private pauseRequested = false;
+  private readonly hasOracle: boolean;
+  private readonly capitalParams: CapitalParams;
+  private readonly closedEpochEdge: Float64Array;
+  /** Fair price of the current step. */
+  private fair: number;
+  private orderSide: Side = 0;
+  private orderAmount = 0;
   private readonly loop: Generator<void, void, void>;
 
   constructor(
@@ -138,6 +150,15 @@ export class Simulation {
     this.scores = new Float64Array(n);
     this.weights = new Float64Array(n);
     this.epochs = this.pools.map(() => []);
+    this.closedEpochEdge = new Float64Array(total);
+    this.fair = cfg.initialPrice;
+    this.hasOracle = this.pools.some((p) => p.oracle);
+    this.capitalParams = {
+      riskLambda: cfg.riskLambda,
+      temperature: cfg.temperature,
+      minWeight: cfg.minWeight,
+      scorePerCapital: cfg.scorePerCapital,
+    };
     this.swapEvent = {
       side: 0,
       inputAmount: 0,
@@ -212,6 +233,8 @@ export class Simulation {
         },
         epochs: this.epochs[i],
       })),
+      ordersRouted: this.ordersRouted,
+      routerQuoteCalls: this.routerQuoteCalls,
     };
   }
 
@@ -244,143 +267,187 @@ export class Simulation {
     return ev;
   }
 
+  /**
+   * The loop. Only control flow lives here: the arithmetic is in plain methods, because a
+   * generator boxes the doubles it keeps across a yield. Each `...From(i)` method works from
+   * pool i onward and returns early, with the index to resume at, when a hook asked to pause.
+   */
   private *steps(): Generator<void, void, void> {
     const cfg = this.config;
-    const pools = this.pools;
-    const total = pools.length;
-    const n = this.nStrategies;
-    const arb = this.arb;
-    const alloc = this.alloc;
-    const outputs = this.outputs;
-    const floor = cfg.arbProfitFloor;
-    const lastStep = cfg.steps - 1;
-    const capital = {
-      riskLambda: cfg.riskLambda,
-      temperature: cfg.temperature,
-      minWeight: cfg.minWeight,
-      scorePerCapital: cfg.scorePerCapital,
-    };
-    let hasOracle = false;
-    for (const p of pools) hasOracle ||= p.oracle;
-
+    const total = this.pools.length;
     for (let t = 0; t < cfg.steps; t++) {
-      this.step = t;
-      const S = this.price.next();
-      if (hasOracle) for (const p of pools) if (p.oracle) p.recentre(S);
-
-      // Arbitrage, pool by pool, each followed by its own hook.
-      for (let i = 0; i < total; i++) {
-        const p = pools[i];
-        arbitrage(p, S, arb);
-        if (arb.side < 0 || !(arb.profit >= floor)) continue;
-        const input = arb.input;
-        const output = arb.output;
-        let edge: number;
-        if (arb.side === 0) {
-          p.reserveY += input;
-          p.reserveX -= output;
-          edge = input - output * S;
-        } else {
-          p.reserveX += input;
-          p.reserveY -= output;
-          edge = input * S - output;
+      this.beginStep(t);
+      for (let i = 0; i < total;) {
+        i = this.arbitrageFrom(i, t);
+        if (this.pauseRequested) {
+          this.pauseRequested = false;
+          yield;
         }
-        p.edge += edge;
-        p.epochEdge += edge;
-        p.arbEdge += edge;
-        p.arbTrades++;
-        p.epochTrades++;
-        if (p.hasAfterSwap) {
-          p.callAfterSwap(this.fillSwapEvent(i, arb.side as Side, input, output, t, 0));
+      }
+      if (cfg.retailEnabled) {
+        const k = this.retail.orderCount();
+        for (let o = 0; o < k; o++) {
+          this.routeOrder();
+          for (let i = 0; i < total;) {
+            i = this.orderHooksFrom(i, t);
+            if (this.pauseRequested) {
+              this.pauseRequested = false;
+              yield;
+            }
+          }
+        }
+      }
+      if ((t + 1) % cfg.epochLen === 0 || t === cfg.steps - 1) {
+        const rebalancing = this.closeEpoch(t);
+        for (let i = 0; rebalancing && i < total;) {
+          i = this.epochHooksFrom(i, t);
           if (this.pauseRequested) {
             this.pauseRequested = false;
             yield;
           }
         }
       }
-
-      // Retail orders, each split across every pool.
-      if (cfg.retailEnabled) {
-        const k = this.retail.orderCount();
-        for (let o = 0; o < k; o++) {
-          this.retail.nextOrder();
-          const side = this.retail.side;
-          const amount = side === 0 ? this.retail.sizeY : this.retail.sizeY / S;
-          this.router.route(pools, side, amount, alloc);
-          for (let i = 0; i < total; i++) {
-            outputs[i] = alloc[i] > 0 ? pools[i].quote(side, alloc[i]) : 0;
-            if (!(outputs[i] > 0)) alloc[i] = 0;
-          }
-          for (let i = 0; i < total; i++) {
-            const x = alloc[i];
-            if (x === 0) continue;
-            const p = pools[i];
-            const out = outputs[i];
-            let edge: number;
-            if (side === 0) {
-              p.reserveY += x;
-              p.reserveX -= out;
-              edge = x - out * S;
-              p.retailVolumeY += x;
-            } else {
-              p.reserveX += x;
-              p.reserveY -= out;
-              edge = x * S - out;
-              p.retailVolumeY += out;
-            }
-            p.edge += edge;
-            p.epochEdge += edge;
-            p.retailEdge += edge;
-            p.retailTrades++;
-            p.epochTrades++;
-          }
-          for (let i = 0; i < total; i++) {
-            const p = pools[i];
-            if (alloc[i] === 0 || !p.hasAfterSwap) continue;
-            p.callAfterSwap(this.fillSwapEvent(i, side, alloc[i], outputs[i], t, alloc[i] / amount));
-            if (this.pauseRequested) {
-              this.pauseRequested = false;
-              yield;
-            }
-          }
-        }
-      }
-
-      // Epoch boundary: summaries, rebalance, hooks.
-      const epochEnd = (t + 1) % cfg.epochLen === 0;
-      if (epochEnd || t === lastStep) {
-        const epoch = Math.floor(t / cfg.epochLen);
-        const rebalancing = t !== lastStep;
-        if (rebalancing) rebalance(pools, n, S, capital, this.scores, this.weights);
-        for (let i = 0; i < total; i++) {
-          const p = pools[i];
-          const score = i < n && rebalancing ? this.scores[i] : riskAdjustedScore(p.epochEdge, cfg.riskLambda);
-          this.epochs[i].push({ epoch, edge: p.epochEdge, score, weight: p.capitalWeight, trades: p.epochTrades });
-        }
-        if (rebalancing) {
-          for (let i = 0; i < total; i++) {
-            const p = pools[i];
-            const epochEdge = p.epochEdge;
-            p.epochEdge = 0;
-            p.epochTrades = 0;
-            if (!p.hasEpochHook) continue;
-            const ev = this.epochEvent;
-            ev.epochNumber = epoch;
-            ev.newReserveX = p.reserveX;
-            ev.newReserveY = p.reserveY;
-            ev.epochEdge = epochEdge;
-            ev.cumulativeEdge = p.edge;
-            ev.capitalWeight = p.capitalWeight;
-            p.callEpochBoundary(ev);
-            if (this.pauseRequested) {
-              this.pauseRequested = false;
-              yield;
-            }
-          }
-        }
-      }
     }
     this.step = cfg.steps;
     this.finished = true;
+  }
+
+  private beginStep(t: number): void {
+    this.step = t;
+    const S = this.price.next();
+    this.fair = S;
+    if (this.hasOracle) for (const p of this.pools) if (p.oracle) p.recentre(S);
+  }
+
+  /** Arbitrage of pools i.., each followed by its own hook. */
+  private arbitrageFrom(start: number, t: number): number {
+    const pools = this.pools;
+    const arb = this.arb;
+    const S = this.fair;
+    const floor = this.config.arbProfitFloor;
+    for (let i = start; i < pools.length; i++) {
+      const p = pools[i];
+      arbitrage(p, S, arb);
+      if (arb.side < 0 || !(arb.profit >= floor)) continue;
+      const input = arb.input;
+      const output = arb.output;
+      let edge: number;
+      if (arb.side === 0) {
+        p.reserveY += input;
+        p.reserveX -= output;
+        edge = input - output * S;
+      } else {
+        p.reserveX += input;
+        p.reserveY -= output;
+        edge = input * S - output;
+      }
+      p.edge += edge;
+      p.epochEdge += edge;
+      p.arbEdge += edge;
+      p.arbTrades++;
+      p.epochTrades++;
+      if (p.hasAfterSwap) {
+        p.callAfterSwap(this.fillSwapEvent(i, arb.side as Side, input, output, t, 0));
+        if (this.pauseRequested) return i + 1;
+      }
+    }
+    return pools.length;
+  }
+
+  /** Draws one retail order, routes it across every pool and applies every allocation. */
+  private routeOrder(): void {
+    const pools = this.pools;
+    const alloc = this.alloc;
+    const outputs = this.outputs;
+    const S = this.fair;
+    this.retail.nextOrder();
+    const side = this.retail.side;
+    const amount = side === 0 ? this.retail.sizeY : this.retail.sizeY / S;
+    this.orderSide = side;
+    this.orderAmount = amount;
+    this.router.route(pools, side, amount, alloc);
+    this.ordersRouted++;
+    this.routerQuoteCalls += this.router.lastQuoteCalls;
+    for (let i = 0; i < pools.length; i++) {
+      outputs[i] = alloc[i] > 0 ? pools[i].quote(side, alloc[i]) : 0;
+      if (!(outputs[i] > 0)) alloc[i] = 0;
+    }
+    for (let i = 0; i < pools.length; i++) {
+      const x = alloc[i];
+      if (x === 0) continue;
+      const p = pools[i];
+      const out = outputs[i];
+      let edge: number;
+      if (side === 0) {
+        p.reserveY += x;
+        p.reserveX -= out;
+        edge = x - out * S;
+        p.retailVolumeY += x;
+      } else {
+        p.reserveX += x;
+        p.reserveY -= out;
+        edge = x * S - out;
+        p.retailVolumeY += out;
+      }
+      p.edge += edge;
+      p.epochEdge += edge;
+      p.retailEdge += edge;
+      p.retailTrades++;
+      p.epochTrades++;
+    }
+  }
+
+  /** After-swap hooks of the pools i.. that took part in the current order, in index order. */
+  private orderHooksFrom(start: number, t: number): number {
+    const pools = this.pools;
+    const alloc = this.alloc;
+    for (let i = start; i < pools.length; i++) {
+      const p = pools[i];
+      if (alloc[i] === 0 || !p.hasAfterSwap) continue;
+      p.callAfterSwap(this.fillSwapEvent(i, this.orderSide, alloc[i], this.outputs[i], t, alloc[i] / this.orderAmount));
+      if (this.pauseRequested) return i + 1;
+    }
+    return pools.length;
+  }
+
+  /** Epoch summaries and, unless this is the last step, the rebalance. Returns whether it rebalanced. */
+  private closeEpoch(t: number): boolean {
+    const cfg = this.config;
+    const pools = this.pools;
+    const n = this.nStrategies;
+    const epoch = Math.floor(t / cfg.epochLen);
+    const rebalancing = t !== cfg.steps - 1;
+    if (rebalancing) rebalance(pools, n, this.fair, this.capitalParams, this.scores, this.weights);
+    for (let i = 0; i < pools.length; i++) {
+      const p = pools[i];
+      const score = i < n && rebalancing ? this.scores[i] : riskAdjustedScore(p.epochEdge, cfg.riskLambda);
+      this.epochs[i].push({ epoch, edge: p.epochEdge, score, weight: p.capitalWeight, trades: p.epochTrades });
+      this.closedEpochEdge[i] = p.epochEdge;
+      if (rebalancing) {
+        p.epochEdge = 0;
+        p.epochTrades = 0;
+      }
+    }
+    return rebalancing;
+  }
+
+  /** Epoch-boundary hooks of pools i.. (after the rebalance). */
+  private epochHooksFrom(start: number, t: number): number {
+    const pools = this.pools;
+    const epoch = Math.floor(t / this.config.epochLen);
+    for (let i = start; i < pools.length; i++) {
+      const p = pools[i];
+      if (!p.hasEpochHook) continue;
+      const ev = this.epochEvent;
+      ev.epochNumber = epoch;
+      ev.newReserveX = p.reserveX;
+      ev.newReserveY = p.reserveY;
+      ev.epochEdge = this.closedEpochEdge[i];
+      ev.cumulativeEdge = p.edge;
+      ev.capitalWeight = p.capitalWeight;
+      p.callEpochBoundary(ev);
+      if (this.pauseRequested) return i + 1;
+    }
+    return pools.length;
   }
 }
