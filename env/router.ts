@@ -13,7 +13,7 @@
  * piecewise-linear interpolant is allocated exactly together with the closed-form pools, and the
  * segment that holds each allocation is refined until it is narrow. The output lost to the
  * interpolation is second order in the segment width, which gives 1e-4 of the optimum with
- * about 16 + 4 * rounds quotes per black-box pool (tested against brute force).
+ * about 16 + 6 * rounds quotes per black-box pool (tested against brute force).
  */
 import type { Pool } from "./pool.js";
 import type { Side } from "./strategy.js";
@@ -23,9 +23,11 @@ const REFINE_POINTS = 4;
 const MAX_ROUNDS = 8;
 /** Stop refining once the allocation's segment is narrower than this fraction of the order. */
 const SEGMENT_REL_TOL = 1e-5;
+/** Sample points closer than this fraction of the order are not added. */
+const MIN_GAP_REL = 1e-9;
 /** Allocations below this fraction of the order are dropped (SPEC §2). */
 export const DUST_REL = 1e-9;
-const CAPACITY = INITIAL_POINTS + 1 + 2 * REFINE_POINTS * MAX_ROUNDS + 2;
+const CAPACITY = INITIAL_POINTS + 1 + (REFINE_POINTS + 2) * MAX_ROUNDS + 2;
 
 export class Router {
   /** Quote calls made by the last route() on black-box pools. */
@@ -86,6 +88,8 @@ export class Router {
         this.a[i] = a;
         this.threshold[i] = rin / a;
       } else {
+        this.a[i] = 0;
+        this.threshold[i] = Infinity;
         this.bb[nbb++] = i;
       }
     }
@@ -134,31 +138,24 @@ export class Router {
     return x > 0 ? x : 0;
   }
 
-  /** Input the chord model of black-box pool slot `b` takes at marginal rate lambda. */
-  private chordAt(b: number, lambda: number): number {
-    const base = b * CAPACITY;
-    const m = this.count[b];
-    let x = 0;
-    for (let k = 1; k < m; k++) {
-      if (this.slopes[base + k] > lambda) x = this.xs[base + k];
-      else break;
-    }
-    return x;
-  }
-
   private sample(pool: Pool, side: Side, x: number): number {
     this.lastQuoteCalls++;
     return pool.quote(side, x);
   }
 
-  /** Inserts a sample point into a chord model, keeping xs sorted and distinct. */
-  private insertPoint(b: number, x: number, f: number): void {
+  /**
+   * Inserts a sample point into a chord model, keeping xs sorted and at least `minGap` apart:
+   * a near-duplicate point would make a segment whose slope is all rounding noise.
+   */
+  private insertPoint(pool: Pool, side: Side, b: number, x: number, minGap: number): void {
     const base = b * CAPACITY;
     const m = this.count[b];
     if (m >= CAPACITY) return;
     let k = m;
     while (k > 0 && this.xs[base + k - 1] >= x) k--;
-    if (k < m && this.xs[base + k] === x) return;
+    if (k > 0 && x - this.xs[base + k - 1] < minGap) return;
+    if (k < m && this.xs[base + k] - x < minGap) return;
+    const f = this.sample(pool, side, x);
     for (let j = m; j > k; j--) {
       this.xs[base + j] = this.xs[base + j - 1];
       this.fs[base + j] = this.fs[base + j - 1];
@@ -218,109 +215,101 @@ export class Router {
     }
   }
 
-  /** Splits the segment(s) around `x` with REFINE_POINTS new quotes; false when already narrow. */
+  /**
+   * Splits the segment holding `x` with REFINE_POINTS new quotes (both segments when `x` sits
+   * on a breakpoint), and halves the segment on either side of it: the chord model's lambda*
+   * is not the true one, so the true optimum can lie just across a neighbouring breakpoint.
+   * Returns false when the segment is already narrow.
+   */
   private refineAround(pool: Pool, b: number, side: Side, x: number, amount: number): boolean {
     const base = b * CAPACITY;
     const m = this.count[b];
-    if (m + 2 * REFINE_POINTS > CAPACITY) return false;
-    // Segment [lo, hi] containing x; a breakpoint allocation refines both neighbours.
+    if (m + REFINE_POINTS + 2 > CAPACITY) return false;
     let k = 1;
     while (k < m - 1 && this.xs[base + k] < x) k++;
-    let lo = this.xs[base + k - 1];
-    let hi = this.xs[base + k];
-    if (x === hi && k + 1 < m) hi = this.xs[base + k + 1];
-    if (x === lo && k - 2 >= 0) lo = this.xs[base + k - 2];
+    // Segment [xs[k-1], xs[k]] holds x; a breakpoint allocation takes both neighbours.
+    const loIdx = k - 1;
+    let hiIdx = k;
+    if (x === this.xs[base + k] && k + 1 < m) hiIdx = k + 1;
+    const lo = this.xs[base + loIdx];
+    const hi = this.xs[base + hiIdx];
     if (hi - lo <= amount * SEGMENT_REL_TOL) return false;
+    const leftMid = loIdx > 0 ? 0.5 * (this.xs[base + loIdx - 1] + lo) : -1;
+    const rightMid = hiIdx + 1 < m ? 0.5 * (hi + this.xs[base + hiIdx + 1]) : -1;
+    const gap = amount * MIN_GAP_REL;
     for (let j = 1; j <= REFINE_POINTS; j++) {
       const p = lo + ((hi - lo) * j) / (REFINE_POINTS + 1);
-      this.insertPoint(b, p, this.sample(pool, side, p));
+      this.insertPoint(pool, side, b, p, gap);
     }
+    const tol = amount * SEGMENT_REL_TOL;
+    if (leftMid > 0 && lo - leftMid > tol) this.insertPoint(pool, side, b, leftMid, gap);
+    if (rightMid > 0 && rightMid - hi > tol) this.insertPoint(pool, side, b, rightMid, gap);
     return true;
   }
 
+  /** Sum of closed-form allocations at marginal rate lambda. */
+  private cpTotal(n: number, lambda: number): number {
+    let s = 0;
+    for (let i = 0; i < n; i++) if (this.isCp(i)) s += this.cpAt(i, lambda);
+    return s;
+  }
+
   /**
-   * Exact allocation for closed-form pools plus chord models: bisection on lambda of
-   * F(lambda) = sum x_i(lambda) (no quote calls), then the remainder goes to the chord segments
-   * whose slope lies in the final bracket.
+   * Exact allocation for closed-form pools plus chord models. The chord segments are walked in
+   * order of decreasing slope (a merge of the per-pool lists, each already non-increasing),
+   * taking whole segments while the closed-form pools, priced at that slope, still leave room.
+   * lambda* then lies either strictly between two slopes (the closed-form pools take the rest,
+   * water-filled exactly) or on a slope (the segments with that slope share the remainder).
    */
   private solveChords(n: number, nbb: number, amount: number, alloc: Float64Array): void {
-    let hi = 0;
     let anyCp = false;
-    for (let i = 0; i < n; i++) alloc[i] = 0;
     for (let i = 0; i < n; i++) {
-      if (this.isCp(i) && this.a[i] > 0) {
-        anyCp = true;
-        const m0 = (this.a[i] / this.rin[i]) ** 2;
-        if (m0 > hi) hi = m0;
-      }
+      alloc[i] = 0;
+      if (this.isCp(i)) anyCp = true;
     }
-    for (let b = 0; b < nbb; b++) {
-      const s = this.slopes[b * CAPACITY + 1];
-      if (s > hi) hi = s;
-    }
-    if (!(hi > 0)) return;
-    let lo = 0;
-    if (!anyCp && this.total(n, nbb, 0) <= amount) {
-      // Every curve saturates below the order: give each black box all its positive segments.
-      for (let b = 0; b < nbb; b++) alloc[this.bb[b]] = this.chordAt(b, 0);
-      return;
-    }
-    for (let it = 0; it < 200 && hi - lo > hi * 1e-15; it++) {
-      const mid = 0.5 * (lo + hi);
-      if (mid === lo || mid === hi) break;
-      if (this.total(n, nbb, mid) > amount) lo = mid;
-      else hi = mid;
-    }
-    // At lambda = hi the total is <= amount; fill with closed forms and full segments.
-    let used = 0;
-    for (let i = 0; i < n; i++) {
-      if (this.isCp(i)) {
-        alloc[i] = this.cpAt(i, hi);
-        used += alloc[i];
-      }
-    }
-    let partialLen = 0;
-    for (let b = 0; b < nbb; b++) {
-      const base = b * CAPACITY;
-      const m = this.count[b];
-      let x = 0;
-      let extra = 0;
-      for (let k = 1; k < m; k++) {
-        const s = this.slopes[base + k];
-        if (s > hi) x = this.xs[base + k];
-        else {
-          if (s > lo) extra = this.xs[base + k] - this.xs[base + k - 1];
-          break;
+    const ptr = this.order; // reused as per-pool segment cursors
+    for (let b = 0; b < nbb; b++) ptr[b] = 1;
+    let taken = 0; // input in whole chord segments so far
+    for (;;) {
+      // Head slope of the merge.
+      let s = 0;
+      for (let b = 0; b < nbb; b++) {
+        if (ptr[b] < this.count[b]) {
+          const v = this.slopes[b * CAPACITY + ptr[b]];
+          if (v > s) s = v;
         }
       }
-      alloc[this.bb[b]] = x;
-      this.partial[b] = extra;
-      partialLen += extra;
-      used += x;
+      if (!(s > 0)) break; // no segment with positive output left
+      const cp = anyCp ? this.cpTotal(n, s) : 0;
+      if (taken + cp >= amount) break; // lambda* is above s: closed forms take the rest
+      // Group of segments with exactly this slope.
+      let group = 0;
+      for (let b = 0; b < nbb; b++) {
+        const base = b * CAPACITY;
+        this.partial[b] = 0;
+        if (ptr[b] < this.count[b] && this.slopes[base + ptr[b]] === s) {
+          this.partial[b] = this.xs[base + ptr[b]] - this.xs[base + ptr[b] - 1];
+          group += this.partial[b];
+        }
+      }
+      if (taken + group + cp >= amount) {
+        // lambda* = s: closed forms at s, the group shares what is left.
+        const share = group > 0 ? (amount - taken - cp) / group : 0;
+        for (let b = 0; b < nbb; b++) {
+          const base = b * CAPACITY;
+          alloc[this.bb[b]] = this.xs[base + ptr[b] - 1] + this.partial[b] * share;
+        }
+        for (let i = 0; i < n; i++) if (this.isCp(i)) alloc[i] = this.cpAt(i, s);
+        return;
+      }
+      for (let b = 0; b < nbb; b++) if (this.partial[b] > 0) ptr[b]++;
+      taken += group;
     }
-    const rest = amount - used;
-    if (rest > 0 && partialLen > 0) {
-      const share = Math.min(1, rest / partialLen);
-      for (let b = 0; b < nbb; b++) alloc[this.bb[b]] += this.partial[b] * share;
-    } else if (rest > 0 && used > 0) {
-      // Bisection left a sliver between closed-form pools: spread it in proportion.
-      const scale = amount / used;
-      for (let i = 0; i < n; i++) if (this.isCp(i)) alloc[i] *= scale;
-    }
+    for (let b = 0; b < nbb; b++) alloc[this.bb[b]] = this.xs[b * CAPACITY + ptr[b] - 1];
+    if (anyCp) this.waterFill(n, amount - taken, alloc);
   }
 
   private isCp(i: number): boolean {
     return this.isBB[i] === 0;
-  }
-
-  private total(n: number, nbb: number, lambda: number): number {
-    let s = 0;
-    if (lambda > 0) {
-      for (let i = 0; i < n; i++) if (this.isCp(i)) s += this.cpAt(i, lambda);
-    } else {
-      for (let i = 0; i < n; i++) if (this.isCp(i)) return Infinity;
-    }
-    for (let b = 0; b < nbb; b++) s += this.chordAt(b, lambda);
-    return s;
   }
 }
