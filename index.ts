@@ -19,3 +19,8 @@ export { fixedFee } from "./env/builtins/fixed.js";
 export { normalizer, constantProductQuote } from "./env/builtins/normalizer.js";
 export { oracle, isOracle } from "./env/builtins/oracle.js";
 export { starter, STARTER_NAME, MIN_FEE_BPS } from "./env/builtins/starter.js";
+export * from "./env/gym.js";
+export * from "./env/spaces.js";
+export { agentPool, AGENT_NAME, AGENT_SLOT, initialFeatures, readFeatures } from "./env/builtins/agent.js";
+export type { AgentFeatures, AgentOptions, DecisionKind } from "./env/builtins/agent.js";
+export * from "./env/vector-env.js";

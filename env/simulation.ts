@@ -185,6 +185,11 @@ export class Simulation {
     this.loop = this.steps();
   }
 
+  /** Epoch summaries recorded so far for pool i (the last epoch's appears at the last step). */
+  epochSummaries(i: number): readonly EpochSummary[] {
+    return this.epochs[i];
+  }
+
   /** Called from inside a hook: the simulation yields as soon as that hook returns. */
   requestPause(): void {
     this.pauseRequested = true;

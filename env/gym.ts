@@ -1,0 +1,297 @@
+/**
+ * PropAmmEnv: the fee-setting MDP of SPEC §6 with Gymnasium's reset/step semantics.
+ *
+ * The agent controls pool 0 (opponents follow, the normalizer is last). Decisions happen at
+ * reset, in the agent pool's afterSwap once `decisionInterval` steps have passed since the last
+ * decision, and at every epoch boundary; the simulation pauses inside that hook, and the action
+ * passed to the next step() takes effect from the very next quote.
+ */
+import {
+  AGENT_NAME,
+  type AgentFeatures,
+  type DecisionKind,
+  agentPool,
+  initialFeatures,
+  readFeatures,
+} from "./builtins/agent.js";
+import { ConfigError, type MarketPins, type SimConfig, checkFeeBps, resolveConfig } from "./config.js";
+import { builtinSource, loadStrategy } from "./loader.js";
+import { RandomStream } from "./rng.js";
+import { Simulation, type SimulationResult, type StrategySource } from "./simulation.js";
+import { Box } from "./spaces.js";
+import { SLOT, writeFeeBps } from "./storage.js";
+import { riskAdjustedScore } from "./capital.js";
+
+export type RewardMode = "dense" | "sparse";
+
+export interface EnvConfig {
+  /** Opponent strategies: built-in names or loaded sources (files: use PropAmmEnv.create). */
+  opponents: (string | StrategySource)[];
+  /** Minimum steps between two afterSwap decisions (SPEC §6; default 100). */
+  decisionInterval: number;
+  rewardMode: RewardMode;
+  /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
+  rewardScale: number;
+  /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
+  feeMinBps: number;
+  feeMaxBps: number;
+  /** Simulation configuration: steps, epochLen, market pins, ... (SPEC §2 defaults). */
+  sim: Partial<SimConfig>;
+}
+
+export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
+  opponents: ["starter"],
+  decisionInterval: 100,
+  rewardMode: "dense",
+  rewardScale: 0.01,
+  feeMinBps: 0,
+  feeMaxBps: 250,
+  sim: {},
+});
+
+/** Observation scaling (documented in docs/gym.md): obs = [min(10, 100*sigma_hat), flow_ema, w, epoch_step/epochLen, n_pools/17]. */
+export const SIGMA_OBS_SCALE = 100;
+export const SIGMA_OBS_MAX = 10;
+export const MAX_POOLS = 17;
+
+export const OBSERVATION_SPACE = new Box([0, 0, 0, 0, 0], [SIGMA_OBS_MAX, 1, 1, 1, 1]);
+export const ACTION_SPACE = new Box([-1, -1], [1, 1]);
+
+export interface ResetOptions {
+  /** Market parameters pinned for this episode (and the episodes after it, until changed). */
+  market?: MarketPins;
+}
+
+export interface StepInfo {
+  features: AgentFeatures;
+  decision: DecisionKind | "end";
+  simSeed: number;
+  simStep: number;
+  epoch: number;
+  agentEdge: number;
+  normalizerEdge: number;
+  capitalWeight: number;
+  /** Side of the agent pool's trade that triggered a "swap" decision, else null. */
+  tradeSide: 0 | 1 | null;
+  /** Fees in force after this step's action (bps). */
+  feesBps: [number, number];
+  /** The whole simulation's results, on the last step of an episode. */
+  episode?: SimulationResult;
+}
+
+export interface StepResult {
+  observation: Float32Array;
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+  info: StepInfo;
+}
+
+export class EnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EnvError";
+  }
+}
+
+function checkEnvConfig(c: EnvConfig): void {
+  if (!Number.isInteger(c.decisionInterval) || c.decisionInterval < 0) {
+    throw new ConfigError(`decisionInterval must be an integer >= 0 (got ${c.decisionInterval})`);
+  }
+  if (c.rewardMode !== "dense" && c.rewardMode !== "sparse") {
+    throw new ConfigError(`rewardMode must be 'dense' or 'sparse' (got ${String(c.rewardMode)})`);
+  }
+  if (!Number.isFinite(c.rewardScale) || c.rewardScale <= 0)
+    throw new ConfigError(`rewardScale must be a finite number > 0 (got ${c.rewardScale})`);
+  checkFeeBps("feeMinBps", c.feeMinBps);
+  checkFeeBps("feeMaxBps", c.feeMaxBps);
+  if (!(c.feeMaxBps > c.feeMinBps))
+    throw new ConfigError(`feeMaxBps must exceed feeMinBps (got ${c.feeMinBps}..${c.feeMaxBps})`);
+  if (!Array.isArray(c.opponents)) throw new ConfigError("opponents must be a list of strategies");
+}
+
+function resolveOpponent(o: string | StrategySource): StrategySource {
+  if (typeof o === "function") return o;
+  const src = builtinSource(o);
+  if (!src) throw new ConfigError(`unknown opponent '${o}' (strategy files need PropAmmEnv.create, which loads them)`);
+  return src;
+}
+
+export class PropAmmEnv {
+  readonly observationSpace = OBSERVATION_SPACE;
+  readonly actionSpace = ACTION_SPACE;
+  readonly config: EnvConfig;
+  readonly simConfig: SimConfig;
+
+  private readonly opponents: StrategySource[];
+  private rng: RandomStream;
+  private pins: MarketPins;
+  private sim: Simulation | null = null;
+  private simSeed = 0;
+  private decision: DecisionKind | "end" = "reset";
+  private edgeAtDecision = 0;
+  private epochsCounted = 0;
+  private done = true;
+  private fees: [number, number] = [0, 0];
+  private tradeSide: 0 | 1 | null = null;
+
+  constructor(config: Partial<EnvConfig> = {}) {
+    this.config = { ...DEFAULT_ENV_CONFIG, ...config, sim: { ...(config.sim ?? {}) } };
+    checkEnvConfig(this.config);
+    this.opponents = this.config.opponents.map(resolveOpponent);
+    this.simConfig = resolveConfig(this.config.sim, 1 + this.opponents.length);
+    this.pins = { ...this.simConfig.pins };
+    // Never seeded: draw the stream's seed from entropy, as Gymnasium does.
+    this.rng = new RandomStream(`env:${Math.random()}:${Date.now()}`);
+  }
+
+  /** Builds an env whose opponents may include strategy files (loaded here). */
+  static async create(config: Partial<EnvConfig> = {}): Promise<PropAmmEnv> {
+    const opponents = await Promise.all(
+      (config.opponents ?? DEFAULT_ENV_CONFIG.opponents).map((o) => (typeof o === "string" ? loadStrategy(o) : o)),
+    );
+    return new PropAmmEnv({ ...config, opponents });
+  }
+
+  /** Action in [-1, 1] -> fee in bps, linear over [feeMinBps, feeMaxBps]; finite values outside are clipped. */
+  actionToFeeBps(a: number): number {
+    const c = Math.min(1, Math.max(-1, a));
+    return this.config.feeMinBps + ((c + 1) / 2) * (this.config.feeMaxBps - this.config.feeMinBps);
+  }
+
+  /**
+   * Starts an episode. With a seed, the simulation runs on exactly that seed and the env's own
+   * stream restarts from it; without, the next seed comes from that stream.
+   */
+  reset(args: { seed?: number; options?: ResetOptions } = {}): { observation: Float32Array; info: StepInfo } {
+    const { seed, options } = args;
+    if (seed !== undefined) {
+      if (!Number.isSafeInteger(seed) || seed < 0) throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
+      this.rng = new RandomStream(`env:${seed}`);
+      this.simSeed = seed;
+    } else {
+      this.simSeed = Math.floor(this.rng.uniform() * 2 ** 31);
+    }
+    if (options?.market) {
+      this.pins = { ...this.simConfig.pins, ...options.market };
+      resolveConfig({ ...this.simConfig, pins: this.pins }); // validates the pins
+    }
+    const agent: StrategySource = () =>
+      agentPool({
+        decisionInterval: this.config.decisionInterval,
+        epochLen: this.simConfig.epochLen,
+        name: AGENT_NAME,
+        decide: (kind, _step, _storage, event) => {
+          this.decision = kind;
+          this.tradeSide = event ? event.side : null;
+          this.sim!.requestPause();
+        },
+      });
+    this.sim = new Simulation(this.simSeed, [agent, ...this.opponents], { ...this.simConfig, pins: this.pins });
+    this.decision = "reset";
+    this.edgeAtDecision = 0;
+    this.epochsCounted = 0;
+    this.done = false;
+    this.fees = [0, 0];
+    return { observation: this.observation(), info: this.info() };
+  }
+
+  /** Applies an action (two values in [-1, 1]) and runs to the next decision event. */
+  step(action: ArrayLike<number>): StepResult {
+    if (action === null || action === undefined || typeof action.length !== "number") {
+      throw new EnvError("action must be an array of 2 numbers");
+    }
+    if (action.length !== 2)
+      throw new EnvError(`action must have 2 values (side-0 fee, side-1 fee), got ${action.length}`);
+    for (let i = 0; i < 2; i++) {
+      const v = action[i];
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new EnvError(`action[${i}] must be a finite number, got ${String(v)}`);
+    }
+    return this.stepFees(this.actionToFeeBps(action[0]), this.actionToFeeBps(action[1]));
+  }
+
+  /** Like step(), with the two fees given directly in bps (scripted policies, tests). */
+  stepFees(fee0Bps: number, fee1Bps: number): StepResult {
+    const sim = this.sim;
+    if (sim === null) throw new EnvError("call reset() before step()");
+    if (this.done) throw new EnvError("the episode has ended: call reset() before step()");
+    checkFeeBps("fee0", fee0Bps);
+    checkFeeBps("fee1", fee1Bps);
+    const pool = sim.pools[0];
+    writeFeeBps(pool.storage, SLOT.fee0Wad, fee0Bps);
+    writeFeeBps(pool.storage, SLOT.fee1Wad, fee1Bps);
+    pool.syncStorage();
+    this.fees = [pool.fee0 * 10000, pool.fee1 * 10000];
+
+    const finished = sim.advance();
+    if (finished) {
+      this.decision = "end";
+      this.done = true;
+    }
+    const reward = this.reward(pool.edge);
+    this.edgeAtDecision = pool.edge;
+    const info = this.info();
+    if (finished) info.episode = sim.result();
+    return { observation: this.observation(), reward, terminated: finished, truncated: false, info };
+  }
+
+  /** Dense: edge since the last decision plus the downside penalty of each epoch closed since. Sparse: closed epochs' scores. */
+  private reward(edgeNow: number): number {
+    const sim = this.sim!;
+    const epochs = sim.epochSummaries(0);
+    const lambda = this.simConfig.riskLambda;
+    let r = this.config.rewardMode === "dense" ? edgeNow - this.edgeAtDecision : 0;
+    for (; this.epochsCounted < epochs.length; this.epochsCounted++) {
+      const e = epochs[this.epochsCounted].edge;
+      r += this.config.rewardMode === "dense" ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
+    }
+    return r * this.config.rewardScale;
+  }
+
+  features(): AgentFeatures {
+    const sim = this.sim;
+    if (sim === null) throw new EnvError("call reset() first");
+    return readFeatures(sim.pools[0].storage, initialFeatures(sim.nStrategies));
+  }
+
+  private observation(): Float32Array {
+    const f = this.features();
+    return Float32Array.from([
+      Math.min(SIGMA_OBS_MAX, Math.max(0, f.sigmaHat * SIGMA_OBS_SCALE)),
+      Math.min(1, Math.max(0, f.flowEma)),
+      Math.min(1, Math.max(0, f.capitalWeight)),
+      Math.min(1, Math.max(0, f.epochStep / this.simConfig.epochLen)),
+      Math.min(1, f.nPools / MAX_POOLS),
+    ]);
+  }
+
+  private info(): StepInfo {
+    const sim = this.sim!;
+    const agent = sim.pools[0];
+    const norm = sim.pools[sim.pools.length - 1];
+    const step = Math.min(sim.step, this.simConfig.steps - 1);
+    return {
+      features: this.features(),
+      decision: this.decision,
+      simSeed: this.simSeed,
+      simStep: sim.step,
+      epoch: Math.floor(step / this.simConfig.epochLen),
+      agentEdge: agent.edge,
+      normalizerEdge: norm.edge,
+      capitalWeight: agent.capitalWeight,
+      feesBps: [this.fees[0], this.fees[1]],
+      tradeSide: this.decision === "swap" ? this.tradeSide : null,
+    };
+  }
+
+  /** The running simulation (read-only use: results, pools). */
+  get simulation(): Simulation | null {
+    return this.sim;
+  }
+
+  close(): void {
+    this.sim = null;
+    this.done = true;
+  }
+}
