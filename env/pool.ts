@@ -23,7 +23,7 @@ export class Pool {
 
   /** Writable storage, handed to hooks. */
   readonly storage: Uint8Array = newStorage();
-  /** Snapshot handed to quotes: writes by a quote never reach the real storage. */
+  /** Copy handed to quotes, refreshed before each one: a quote's writes reach neither storage nor the next quote. */
   readonly quoteStorage: Uint8Array = newStorage();
 
   capitalWeight: number;
@@ -81,6 +81,8 @@ export class Pool {
       return (this.reserveY * gi) / (this.reserveX + gi);
     }
     this.quoteCalls++;
+    // Quotes are read-only: every quote starts from the hooks' storage, whatever the last one wrote.
+    this.quoteStorage.set(this.storage);
     let out: number;
     try {
       out = this.strategy.computeSwap(side, input, this.reserveX, this.reserveY, this.quoteStorage);

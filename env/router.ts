@@ -125,10 +125,18 @@ export class Router {
       mu = (amount + sumB) / sumA;
       active++;
     }
+    let sum = 0;
     for (let k = 0; k < active; k++) {
       const i = order[k];
       const x = (this.a[i] * mu - this.rin[i]) / this.g[i];
       alloc[i] = x > 0 ? x : 0;
+      sum += alloc[i];
+    }
+    // a*mu - rin cancels for orders far smaller than the reserves; rescaling makes the split
+    // add up to the order exactly (the shares' own relative error costs output only at second order).
+    if (sum > 0 && sum !== amount) {
+      const scale = amount / sum;
+      for (let k = 0; k < active; k++) alloc[order[k]] *= scale;
     }
   }
 

@@ -95,13 +95,11 @@ export interface WorkerRequest {
 export type WorkerReply =
   { ok: true; index: number; result: SimulationResult } | { ok: false; index: number; error: string };
 
-function workerUrl(): { url: URL; execArgv: string[] } {
-  // From the compiled package the worker is plain JS; from sources (tests) tsx compiles it.
+function workerUrl(): URL {
+  // From the compiled package the worker is plain JS. From sources (tests) a small .mjs
+  // bootstrap loads it through tsx: Node 20 ignores `--import tsx` in a worker's execArgv.
   const fromSource = import.meta.url.endsWith(".ts");
-  return {
-    url: new URL(fromSource ? "./worker.ts" : "./worker.js", import.meta.url),
-    execArgv: fromSource ? ["--import", "tsx"] : [],
-  };
+  return new URL(fromSource ? "./worker-tsx.mjs" : "./worker.js", import.meta.url);
 }
 
 /** A pool of worker threads pulling seeds from a shared queue. */
@@ -113,14 +111,14 @@ async function runInWorkers(
   onProgress?: (done: number, total: number) => void,
 ): Promise<SimulationResult[]> {
   const results: SimulationResult[] = new Array(seeds.length);
-  const { url, execArgv } = workerUrl();
+  const url = workerUrl();
   let next = 0;
   let done = 0;
   const threads: Worker[] = [];
   try {
     await Promise.all(
       Array.from({ length: workers }, () => {
-        const w = new Worker(url, { execArgv });
+        const w = new Worker(url);
         threads.push(w);
         return new Promise<void>((resolveDone, reject) => {
           const feed = (): void => {
