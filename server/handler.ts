@@ -1,0 +1,311 @@
+/**
+ * The protocol's request handler (docs/protocol.md), independent of the socket: bytes in,
+ * bytes out. Every failure becomes an error reply; nothing a client sends can throw out of here.
+ */
+import { readFileSync } from "node:fs";
+import { Packr } from "msgpackr";
+import { ConfigError } from "../env/config.js";
+import { EnvError, type StepInfo } from "../env/gym.js";
+import { OBSERVATION_SPACE, ACTION_SPACE } from "../env/gym.js";
+import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../env/vector-env.js";
+import { ArrayError, decodeFloatArray, encodeArray } from "./arrays.js";
+import { defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
+import { Sessions } from "./sessions.js";
+
+export const PROTOCOL_VERSION = 1;
+
+export type ErrorCode =
+  | "BAD_MESSAGE"
+  | "TOO_LARGE"
+  | "VERSION"
+  | "BAD_REQUEST"
+  | "UNKNOWN_COMMAND"
+  | "UNKNOWN_ENV"
+  | "BAD_ACTION"
+  | "CONFIG"
+  | "ENV"
+  | "TOO_MANY_SESSIONS"
+  | "INTERNAL";
+
+export interface ServerLimits {
+  maxMessageBytes: number;
+  maxSessions: number;
+  maxEnvsPerSession: number;
+  idleTimeoutS: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxSessions: 64,
+  maxEnvsPerSession: 1024,
+  idleTimeoutS: 600,
+};
+
+class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const url = new URL("../../package.json", import.meta.url);
+    const fromSource = import.meta.url.endsWith(".ts");
+    const pkg = JSON.parse(readFileSync(fromSource ? new URL("../package.json", import.meta.url) : url, "utf8")) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return "unknown";
+  }
+}
+
+type Msg = Record<string, unknown>;
+
+function infoToWire(info: VectorStepInfo | StepInfo): Msg {
+  const f = info.features;
+  const out: Msg = {
+    decision: info.decision,
+    sim_seed: info.simSeed,
+    sim_step: info.simStep,
+    epoch: info.epoch,
+    agent_edge: info.agentEdge,
+    normalizer_edge: info.normalizerEdge,
+    capital_weight: info.capitalWeight,
+    fees_bps: info.feesBps,
+    features: {
+      sigma_hat: f.sigmaHat,
+      flow_ema: f.flowEma,
+      capital_weight: f.capitalWeight,
+      epoch_step: f.epochStep,
+      n_pools: f.nPools,
+    },
+  };
+  if (info.episode) {
+    out.episode = {
+      pools: info.episode.pools.map((p) => ({
+        name: p.name,
+        edge: p.edge,
+        arb_edge: p.arbEdge,
+        retail_edge: p.retailEdge,
+        final_weight: p.finalWeight,
+      })),
+      agent_epochs: info.episode.pools[0].epochs,
+    };
+  }
+  const v = info as VectorStepInfo;
+  if (v.autoreset) out.autoreset = true;
+  if (v.finalObservation)
+    out.final_observation = encodeArray(v.finalObservation, "float32", [v.finalObservation.length]);
+  if (v.finalInfo) out.final_info = infoToWire(v.finalInfo);
+  return out;
+}
+
+function requireString(m: Msg, key: string): string {
+  const v = m[key];
+  if (typeof v !== "string") throw new ProtocolError("BAD_REQUEST", `'${key}' must be a string`);
+  return v;
+}
+
+export class RequestHandler {
+  readonly sessions: Sessions;
+  readonly limits: ServerLimits;
+  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+  private readonly version = packageVersion();
+  /** Errors answered, by code (for logs and tests). */
+  readonly errorCounts = new Map<ErrorCode, number>();
+
+  constructor(limits: Partial<ServerLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.sessions = new Sessions(this.limits.maxSessions, this.limits.idleTimeoutS * 1000);
+  }
+
+  encode(msg: Msg): Uint8Array {
+    return this.packr.pack(msg);
+  }
+
+  decode(buf: Uint8Array): unknown {
+    return this.packr.unpack(buf);
+  }
+
+  errorReply(id: unknown, code: ErrorCode, message: string): Uint8Array {
+    this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
+    return this.encode({ v: PROTOCOL_VERSION, id: id ?? null, ok: false, error: { code, message } });
+  }
+
+  /** Handles one request message; always returns a reply. */
+  async handle(buf: Uint8Array, now = Date.now()): Promise<Uint8Array> {
+    if (buf.byteLength > this.limits.maxMessageBytes) {
+      return this.errorReply(
+        null,
+        "TOO_LARGE",
+        `message of ${buf.byteLength} bytes exceeds the limit of ${this.limits.maxMessageBytes}`,
+      );
+    }
+    let msg: unknown;
+    try {
+      msg = this.decode(buf);
+    } catch (err) {
+      return this.errorReply(
+        null,
+        "BAD_MESSAGE",
+        `not a msgpack message: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    if (msg === null || typeof msg !== "object" || Array.isArray(msg) || msg instanceof Uint8Array) {
+      return this.errorReply(null, "BAD_MESSAGE", "a request must be a msgpack map");
+    }
+    const m = msg as Msg;
+    const id = typeof m.id === "number" || typeof m.id === "string" ? m.id : null;
+    try {
+      if (m.v !== PROTOCOL_VERSION)
+        throw new ProtocolError("VERSION", `protocol version must be ${PROTOCOL_VERSION} (got ${String(m.v)})`);
+      const cmd = m.cmd;
+      if (typeof cmd !== "string") throw new ProtocolError("BAD_REQUEST", "'cmd' must be a string");
+      const result = await this.dispatch(cmd, m, id, now);
+      if (result instanceof Uint8Array) return result;
+      return this.encode({ v: PROTOCOL_VERSION, id, ok: true, ...result });
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.errorReply(id, err.code, err.message);
+      if (err instanceof ConfigError) return this.errorReply(id, "CONFIG", err.message);
+      if (err instanceof ArrayError) return this.errorReply(id, "BAD_ACTION", err.message);
+      if (err instanceof EnvError) return this.errorReply(id, "ENV", err.message);
+      return this.errorReply(id, "INTERNAL", err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    }
+  }
+
+  private async dispatch(cmd: string, m: Msg, id: unknown, now: number): Promise<Msg | Uint8Array> {
+    switch (cmd) {
+      case "hello":
+        return {
+          protocol: PROTOCOL_VERSION,
+          server: `prop-amm-gym ${this.version}`,
+          observation_space: OBSERVATION_SPACE.toJSON(),
+          action_space: ACTION_SPACE.toJSON(),
+          default_config: defaultConfigWire(),
+          limits: {
+            max_message_bytes: this.limits.maxMessageBytes,
+            max_sessions: this.limits.maxSessions,
+            max_envs_per_session: this.limits.maxEnvsPerSession,
+            idle_timeout_s: this.limits.idleTimeoutS,
+          },
+        };
+      case "ping":
+        return { pong: true };
+      case "make":
+        return this.make(m, now);
+      case "reset":
+        return this.reset(m, id, now);
+      case "step":
+        return this.step(m, id, now);
+      case "close": {
+        const envId = requireString(m, "env_id");
+        if (!this.sessions.close(envId)) throw new ProtocolError("UNKNOWN_ENV", `no open session '${envId}'`);
+        return { closed: true };
+      }
+      default:
+        throw new ProtocolError("UNKNOWN_COMMAND", `unknown command '${cmd}' (hello, make, reset, step, close, ping)`);
+    }
+  }
+
+  private async make(m: Msg, now: number): Promise<Msg> {
+    const n = m.num_envs ?? 1;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > this.limits.maxEnvsPerSession) {
+      throw new ProtocolError("BAD_REQUEST", `'num_envs' must be an integer in [1, ${this.limits.maxEnvsPerSession}]`);
+    }
+    const mode = m.autoreset_mode ?? "next_step";
+    if (mode !== "next_step" && mode !== "same_step") {
+      throw new ProtocolError("BAD_REQUEST", '\'autoreset_mode\' must be "next_step" or "same_step"');
+    }
+    const config = envConfigFromWire(m.config);
+    this.sessions.sweep(now);
+    if (this.sessions.full()) {
+      throw new ProtocolError(
+        "TOO_MANY_SESSIONS",
+        `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}); close one first`,
+      );
+    }
+    const env = await VectorEnv.create(n, config, { autoresetMode: mode as AutoresetMode });
+    const s = this.sessions.add(env, now);
+    return {
+      env_id: s.id,
+      num_envs: n,
+      observation_space: OBSERVATION_SPACE.toJSON(),
+      action_space: ACTION_SPACE.toJSON(),
+      autoreset_mode: mode,
+    };
+  }
+
+  private session(m: Msg, now: number) {
+    const envId = requireString(m, "env_id");
+    const s = this.sessions.get(envId, now);
+    if (!s)
+      throw new ProtocolError(
+        "UNKNOWN_ENV",
+        `no open session '${envId}' (never made, closed, or freed after ${this.limits.idleTimeoutS} s idle)`,
+      );
+    return s;
+  }
+
+  private replay(s: ReturnType<RequestHandler["session"]>, id: unknown): Uint8Array | null {
+    return id !== null && s.lastReply !== null && s.lastRequestId === id ? s.lastReply : null;
+  }
+
+  private remember(s: ReturnType<RequestHandler["session"]>, id: unknown, result: Msg): Uint8Array {
+    const reply = this.encode({ v: PROTOCOL_VERSION, id, ok: true, ...result });
+    s.lastRequestId = id;
+    s.lastReply = reply;
+    return reply;
+  }
+
+  private reset(m: Msg, id: unknown, now: number): Uint8Array {
+    const s = this.session(m, now);
+    const cached = this.replay(s, id);
+    if (cached) return cached;
+    const seed = m.seed ?? undefined;
+    if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0)) {
+      throw new ProtocolError("BAD_REQUEST", "'seed' must be an integer >= 0 or nil");
+    }
+    let options: { market?: ReturnType<typeof pinsFromWire> } | undefined;
+    if (m.options !== undefined && m.options !== null) {
+      if (typeof m.options !== "object" || Array.isArray(m.options))
+        throw new ProtocolError("BAD_REQUEST", "'options' must be a map or nil");
+      const o = m.options as Msg;
+      for (const k of Object.keys(o))
+        if (k !== "market") throw new ProtocolError("BAD_REQUEST", `options: unknown key '${k}' (known: market)`);
+      options = o.market === undefined ? {} : { market: pinsFromWire(o.market, "options.market") };
+    }
+    const r = s.env.reset({ seed: seed as number | undefined, options });
+    const n = s.env.numEnvs;
+    return this.remember(s, id, {
+      observations: encodeArray(r.observations, "float32", [n, 5]),
+      infos: r.infos.map(infoToWire),
+    });
+  }
+
+  private step(m: Msg, id: unknown, now: number): Uint8Array {
+    const s = this.session(m, now);
+    const cached = this.replay(s, id);
+    if (cached) return cached;
+    const n = s.env.numEnvs;
+    const { values, shape } = decodeFloatArray(m.actions, "actions");
+    const shapeOk =
+      (shape.length === 2 && shape[0] === n && shape[1] === 2) || (shape.length === 1 && shape[0] === 2 * n);
+    if (!shapeOk) throw new ArrayError(`actions must have shape [${n}, 2] (got ${JSON.stringify(shape)})`);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i]))
+        throw new ArrayError(`actions[${Math.floor(i / 2)}][${i % 2}] is ${values[i]}: actions must be finite`);
+    }
+    const r = s.env.step(values);
+    return this.remember(s, id, {
+      observations: encodeArray(r.observations, "float32", [n, 5]),
+      rewards: encodeArray(r.rewards, "float64", [n]),
+      terminated: encodeArray(r.terminated, "uint8", [n]),
+      truncated: encodeArray(r.truncated, "uint8", [n]),
+      infos: r.infos.map(infoToWire),
+    });
+  }
+}
