@@ -165,16 +165,21 @@ export class PropAmmEnv {
    */
   reset(args: { seed?: number; options?: ResetOptions } = {}): { observation: Float32Array; info: StepInfo } {
     const { seed, options } = args;
+    // Check everything before changing anything: a rejected reset leaves the env as it was.
+    if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
+      throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
+    }
+    let pins = this.pins;
+    if (options?.market) {
+      pins = { ...this.simConfig.pins, ...options.market };
+      resolveConfig({ ...this.simConfig, pins });
+    }
+    this.pins = pins;
     if (seed !== undefined) {
-      if (!Number.isSafeInteger(seed) || seed < 0) throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
       this.rng = new RandomStream(`env:${seed}`);
       this.simSeed = seed;
     } else {
       this.simSeed = Math.floor(this.rng.uniform() * 2 ** 31);
-    }
-    if (options?.market) {
-      this.pins = { ...this.simConfig.pins, ...options.market };
-      resolveConfig({ ...this.simConfig, pins: this.pins }); // validates the pins
     }
     const agent: StrategySource = () =>
       agentPool({

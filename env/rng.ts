@@ -6,13 +6,38 @@ import seedrandom from "seedrandom";
  * streams from its seed by name, so adding a strategy never shifts the draws of the price
  * path or the retail orders (common random numbers).
  */
+/** A stream's complete state, for checkpoints: the generator's words and the spare normal. */
+export interface RandomStreamState {
+  alea: seedrandom.State.Alea;
+  spareNormal: number;
+  hasSpare: boolean;
+}
+
 export class RandomStream {
+  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Alea> | null;
   private readonly next: () => number;
   private spareNormal = 0;
   private hasSpare = false;
 
-  constructor(seed: string) {
-    this.next = seedrandom.alea(seed);
+  /** `state`: true for a stream whose state can be saved, or a saved state to resume from. */
+  constructor(seed: string, state?: RandomStreamState | true) {
+    if (state === undefined) {
+      this.prng = null;
+      this.next = seedrandom.alea(seed);
+      return;
+    }
+    this.prng = seedrandom.alea(seed, { state: state === true ? true : { ...state.alea } });
+    this.next = this.prng;
+    if (state !== true) {
+      this.spareNormal = state.spareNormal;
+      this.hasSpare = state.hasSpare;
+    }
+  }
+
+  /** The state to resume this stream from (new RandomStream(anySeed, state)). */
+  state(): RandomStreamState {
+    if (this.prng === null) throw new Error("this stream was created without state support (pass state: true)");
+    return { alea: this.prng.state(), spareNormal: this.spareNormal, hasSpare: this.hasSpare };
   }
 
   /** Uniform on [0, 1). */

@@ -95,6 +95,14 @@ export class VectorEnv {
       );
     }
     const n = this.numEnvs;
+    // Reject a bad action before any env moves, so an error leaves every env where it was.
+    for (let k = 0; k < actions.length; k++) {
+      if (typeof actions[k] !== "number" || !Number.isFinite(actions[k])) {
+        throw new EnvError(
+          `actions[${Math.floor(k / this.actSize)}][${k % this.actSize}] must be a finite number, got ${String(actions[k])}`,
+        );
+      }
+    }
     const observations = new Float32Array(n * this.obsSize);
     const rewards = new Float64Array(n);
     const terminated = new Uint8Array(n);
