@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** The `propamm` command: run, validate and submit strategies (the seed's workflow). */
-import { Command, InvalidArgumentError } from "commander";
-import { writeFileSync, renameSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { CheckpointError } from "../checkpoints/checkpoint.js";
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { ConfigError } from "../env/config.js";
 import { BUILTIN_HELP } from "../env/loader.js";
 import { defaultWorkers, runBatch, type BatchResult } from "../env/runner.js";
@@ -24,8 +26,26 @@ interface RunOptions extends SimOptions {
 /** Writes aside, then renames: a reader never sees half a file. */
 function writeJsonAtomic(path: string, value: unknown): void {
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(value, null, 2) + "\n");
-  renameSync(temp, path);
+  try {
+    writeFileSync(temp, JSON.stringify(value, null, 2) + "\n");
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw new ConfigError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Fails before a long run when its output could not be written afterwards. */
+function checkOutputFile(path: string, option: string): void {
+  const dir = dirname(resolve(path));
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new ConfigError(`${option}: directory ${dir} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`${option}: ${path} is a directory`);
+}
+
+function checkOutputDir(path: string, option: string): void {
+  if (existsSync(path) && !statSync(path).isDirectory())
+    throw new ConfigError(`${option}: ${path} exists and is not a directory`);
 }
 
 async function runAndReport(strategies: string[], o: RunOptions): Promise<{ batch: BatchResult; summary: Summary }> {
@@ -107,6 +127,8 @@ function addRunOptions(cmd: Command, simulations: number): Command {
 
 export function buildProgram(): Command {
   const program = new Command();
+  // Set before subcommands are added, which inherit it: errors come back to main() for the exit code.
+  program.exitOverride();
   program
     .name("propamm")
     .description("prop-amm gym: simulate, validate and submit fee-setting strategies for competing AMMs")
@@ -120,6 +142,7 @@ export function buildProgram(): Command {
       .option("--json <file>", "also write per-simulation results and statistics as JSON"),
     100,
   ).action(async (strategies: string[], o: RunOptions) => {
+    if (o.json) checkOutputFile(o.json, "--json");
     const { batch, summary } = await runAndReport(strategies, o);
     if (o.json) {
       writeJsonAtomic(o.json, jsonReport(batch, summary));
@@ -145,6 +168,7 @@ export function buildProgram(): Command {
       .option("--out-dir <dir>", "where submission folders go", "submissions"),
     250,
   ).action(async (strategies: string[], o: RunOptions & { outDir: string }) => {
+    checkOutputDir(o.outDir, "--out-dir");
     if (!(await validateAll(strategies))) {
       console.error("submit: validation failed; nothing was written");
       process.exitCode = 1;
@@ -204,11 +228,17 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Exit codes: 0 success, 1 a strategy failed validation, 2 bad input (arguments, files, config). */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof InvalidArgumentError) {
+    if (err instanceof CommanderError) {
+      // commander already printed the message (or the help).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof ConfigError || err instanceof InvalidArgumentError || err instanceof CheckpointError) {
       console.error(`error: ${err.message}`);
       process.exitCode = 2;
       return;

@@ -135,7 +135,8 @@ function checkSimulation(source: StrategySource, fail: (check: string, detail: s
     fail("a short simulation runs", describe(err));
     return;
   }
-  for (const p of sim.pools.slice(0, 2)) {
+  // The copy in seat 1 only gives the strategy a competitor; report seat 0 alone.
+  for (const p of sim.pools.slice(0, 1)) {
     if (p.hookErrors > 0)
       fail(
         "hooks do not throw",
@@ -167,14 +168,21 @@ export const VALIDATION_CHECKS = [
   "monotone quotes",
   "concave quotes",
   "constantProductFees matches computeSwap",
+  "constantProductFees returns fees in [0, 1)",
   "a short simulation runs",
   "hooks do not throw",
 ];
 
 export async function validateStrategy(spec: string): Promise<ValidationReport> {
   const failures: ValidationFailure[] = [];
+  const repeats = new Map<string, number>();
+  // One line per check (its first failure), with a count of further failures of that check.
   const fail = (check: string, detail: string): void => {
-    if (failures.length < 50) failures.push({ check, detail });
+    const seen = repeats.get(check);
+    if (seen === undefined) {
+      repeats.set(check, 0);
+      failures.push({ check, detail });
+    } else repeats.set(check, seen + 1);
   };
   let source: StrategySource;
   let strategy: Strategy;
@@ -190,5 +198,9 @@ export async function validateStrategy(spec: string): Promise<ValidationReport> 
   }
   checkCurves(strategy, source, fail);
   checkSimulation(source, fail);
+  for (const f of failures) {
+    const more = repeats.get(f.check) ?? 0;
+    if (more > 0) f.detail += ` (and ${more} more failure${more > 1 ? "s" : ""} of this check)`;
+  }
   return { spec, name: strategy.name, failures, checks: VALIDATION_CHECKS };
 }
