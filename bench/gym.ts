@@ -82,7 +82,9 @@ const bareRate = median(Array.from({ length: repeats }, bare));
 const singles = Array.from({ length: repeats }, single);
 const singleSteps = median(singles.map((s) => s.steps));
 console.log(`# Gym benchmark`);
-console.log(`machine: ${cpus()[0]?.model ?? "unknown"} x${cpus().length}, node ${process.version}; one thread, median of ${repeats}`);
+console.log(
+  `machine: ${cpus()[0]?.model ?? "unknown"} x${cpus().length}, node ${process.version}; one thread, median of ${repeats}`,
+);
 console.log(`agent (decisionInterval 100) vs one starter, 10000 steps, epoch 1000\n`);
 console.log(`| runner | sim steps/s | transitions/s | vs bare simulation |`);
 console.log(`|---|---|---|---|`);

@@ -15,6 +15,7 @@ import { progressBar } from "./progress.js";
 import { writeSubmission } from "./submit.js";
 import { DEFAULT_LIMITS } from "../server/handler.js";
 import { GymServer } from "../server/serve.js";
+import { addTrainCommand } from "./train-command.js";
 
 interface RunOptions extends SimOptions {
   simulations: number;
@@ -178,6 +179,8 @@ export function buildProgram(): Command {
     const dir = writeSubmission(o.outDir, batch, summary);
     console.log(`wrote ${dir}/receipt.json`);
   });
+
+  addTrainCommand(program);
 
   program
     .command("serve")

@@ -11,7 +11,7 @@ args=()
 [ -d /opt/pypi/simple ] && args+=(--index-url file:///opt/pypi/simple)
 [ -d /opt/pypi-more/simple ] && args+=(--extra-index-url file:///opt/pypi-more/simple)
 [ -d /opt/wheels ] && args+=(--find-links /opt/wheels)
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" numpy pyzmq msgpack gymnasium pytest setuptools wheel
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" numpy pyzmq msgpack gymnasium pytest tensorboard setuptools wheel
 if [ -f server/python/pyproject.toml ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e server/python
 fi

@@ -1,0 +1,172 @@
+/**
+ * A plain multilayer perceptron evaluator: the deterministic policy (the Gaussian mean) without
+ * tfjs. Evaluation and export run this, so what is evaluated is what gets exported.
+ * Observation normalisation is part of the policy: x = clip((obs - mean) / sqrt(var + eps), +-clip).
+ */
+
+export type Activation = "tanh" | "relu" | "linear";
+
+export interface DenseLayer {
+  /** Row-major [inputs x outputs], as tfjs stores a Dense kernel. */
+  kernel: number[];
+  bias: number[];
+  inputs: number;
+  outputs: number;
+  activation: Activation;
+}
+
+export interface ObsNormStats {
+  mean: number[];
+  var: number[];
+  count: number;
+}
+
+export interface PolicySpec {
+  layers: DenseLayer[];
+  obsNorm: ObsNormStats;
+  obsClip: number;
+}
+
+export const OBS_EPS = 1e-8;
+
+export class MlpPolicy {
+  private readonly kernels: Float64Array[];
+  private readonly biases: Float64Array[];
+  private readonly buffers: Float64Array[];
+  private readonly mean: Float64Array;
+  private readonly invStd: Float64Array;
+  readonly inputs: number;
+  readonly outputs: number;
+
+  constructor(readonly spec: PolicySpec) {
+    if (spec.layers.length === 0) throw new RangeError("policy has no layers");
+    this.kernels = spec.layers.map((l) => Float64Array.from(l.kernel));
+    this.biases = spec.layers.map((l) => Float64Array.from(l.bias));
+    this.buffers = spec.layers.map((l) => new Float64Array(l.outputs));
+    for (let i = 0; i < spec.layers.length; i++) {
+      const l = spec.layers[i];
+      if (l.kernel.length !== l.inputs * l.outputs || l.bias.length !== l.outputs) {
+        throw new RangeError(`layer ${i}: kernel/bias sizes do not match ${l.inputs}x${l.outputs}`);
+      }
+      if (i > 0 && spec.layers[i - 1].outputs !== l.inputs)
+        throw new RangeError(
+          `layer ${i}: expects ${l.inputs} inputs, previous layer gives ${spec.layers[i - 1].outputs}`,
+        );
+    }
+    this.inputs = spec.layers[0].inputs;
+    this.outputs = spec.layers[spec.layers.length - 1].outputs;
+    this.mean = Float64Array.from(spec.obsNorm.mean);
+    this.invStd = Float64Array.from(spec.obsNorm.var, (v) => 1 / Math.sqrt(v + OBS_EPS));
+  }
+
+  /** Normalised observation, in place into `out`. */
+  normalize(obs: ArrayLike<number>, out: Float64Array): Float64Array {
+    const c = this.spec.obsClip;
+    for (let i = 0; i < this.inputs; i++) {
+      const z = (obs[i] - this.mean[i]) * this.invStd[i];
+      out[i] = z > c ? c : z < -c ? -c : z;
+    }
+    return out;
+  }
+
+  /** The deterministic action (network output) for one raw observation. */
+  act(obs: ArrayLike<number>, out = new Float64Array(this.outputs)): Float64Array {
+    let x = this.normalize(obs, new Float64Array(this.inputs));
+    for (let li = 0; li < this.kernels.length; li++) {
+      const l = this.spec.layers[li];
+      const k = this.kernels[li];
+      const y = li === this.kernels.length - 1 ? out : this.buffers[li];
+      for (let j = 0; j < l.outputs; j++) {
+        let s = this.biases[li][j];
+        for (let i = 0; i < l.inputs; i++) s += x[i] * k[i * l.outputs + j];
+        y[j] = l.activation === "tanh" ? Math.tanh(s) : l.activation === "relu" ? (s > 0 ? s : 0) : s;
+      }
+      x = y;
+    }
+    return out;
+  }
+}
+
+/** Shapes of an MLP: sizes [in, h1, ..., out] with hidden activation and a linear output. */
+export function mlpShapes(sizes: number[]): { inputs: number; outputs: number }[] {
+  return sizes.slice(1).map((outputs, i) => ({ inputs: sizes[i], outputs }));
+}
+
+export function parameterCount(sizes: number[]): number {
+  return mlpShapes(sizes).reduce((n, s) => n + s.inputs * s.outputs + s.outputs, 0);
+}
+
+/** Builds a PolicySpec from a flat parameter vector (kernel then bias, layer by layer). */
+export function specFromFlat(
+  sizes: number[],
+  hidden: Activation,
+  flat: ArrayLike<number>,
+  obsNorm: ObsNormStats,
+  obsClip = 10,
+): PolicySpec {
+  const layers: DenseLayer[] = [];
+  let o = 0;
+  const shapes = mlpShapes(sizes);
+  shapes.forEach((s, i) => {
+    const kernel = Array.from({ length: s.inputs * s.outputs }, (_, k) => flat[o + k]);
+    o += s.inputs * s.outputs;
+    const bias = Array.from({ length: s.outputs }, (_, k) => flat[o + k]);
+    o += s.outputs;
+    layers.push({
+      kernel,
+      bias,
+      inputs: s.inputs,
+      outputs: s.outputs,
+      activation: i === shapes.length - 1 ? "linear" : hidden,
+    });
+  });
+  if (o !== flat.length) throw new RangeError(`parameter vector has ${flat.length} values, the network needs ${o}`);
+  return { layers, obsNorm, obsClip };
+}
+
+export function flatFromSpec(spec: PolicySpec): Float64Array {
+  const out: number[] = [];
+  for (const l of spec.layers) out.push(...l.kernel, ...l.bias);
+  return Float64Array.from(out);
+}
+
+/** Running mean and variance (Welford, batched), for observation normalisation. */
+export class RunningStats {
+  mean: Float64Array;
+  var: Float64Array;
+  count: number;
+
+  constructor(size: number, init?: ObsNormStats) {
+    this.mean = init ? Float64Array.from(init.mean) : new Float64Array(size);
+    this.var = init ? Float64Array.from(init.var) : new Float64Array(size).fill(1);
+    this.count = init ? init.count : 1e-4;
+  }
+
+  /** Adds a batch given as its count, mean and (population) variance per feature. */
+  updateMoments(batchMean: ArrayLike<number>, batchVar: ArrayLike<number>, batchCount: number): void {
+    if (batchCount <= 0) return;
+    const total = this.count + batchCount;
+    for (let i = 0; i < this.mean.length; i++) {
+      const delta = batchMean[i] - this.mean[i];
+      const m2 =
+        this.var[i] * this.count + batchVar[i] * batchCount + (delta * delta * this.count * batchCount) / total;
+      this.mean[i] += (delta * batchCount) / total;
+      this.var[i] = m2 / total;
+    }
+    this.count = total;
+  }
+
+  /** Adds rows of a row-major [n x size] array. */
+  update(rows: ArrayLike<number>, n: number): void {
+    const d = this.mean.length;
+    const m = new Float64Array(d);
+    const v = new Float64Array(d);
+    for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) m[i] += rows[r * d + i] / n;
+    for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) v[i] += (rows[r * d + i] - m[i]) ** 2 / n;
+    this.updateMoments(m, v, n);
+  }
+
+  toJSON(): ObsNormStats {
+    return { mean: Array.from(this.mean), var: Array.from(this.var), count: this.count };
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * What the training loop needs from an algorithm: iterate, report, expose the deterministic
+ * policy, and save/restore everything needed to resume.
+ */
+import type { CheckpointFiles, CheckpointState } from "../checkpoints/checkpoint.js";
+import type { PolicySpec } from "../agents/mlp.js";
+
+export interface IterationMetrics {
+  iteration: number;
+  timesteps: number;
+  episodes: number;
+  /** Mean episode return of the episodes this iteration finished (NaN if none). */
+  meanReturn: number;
+  meanEdge: number;
+  meanEdgeVsNormalizer: number;
+  [key: string]: number;
+}
+
+export interface TrainingAlgorithm {
+  readonly name: "ppo" | "es";
+  readonly timesteps: number;
+  readonly episodes: number;
+  readonly iterations: number;
+  iterate(): Promise<IterationMetrics>;
+  /** The current deterministic policy (what evaluation and export run). */
+  policySpec(): PolicySpec;
+  /** Files and state for a checkpoint of the current point. */
+  checkpoint(): Promise<{
+    files: CheckpointFiles;
+    state: Omit<CheckpointState, "format" | "version" | "name" | "createdAt" | "policy" | "env" | "seed">;
+  }>;
+  close(): Promise<void>;
+}
