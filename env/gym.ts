@@ -13,13 +13,13 @@ import {
   agentPool,
   initialFeatures,
   readFeatures,
+  setAgentFees,
 } from "./builtins/agent.js";
 import { ConfigError, type MarketPins, type SimConfig, checkFeeBps, resolveConfig } from "./config.js";
 import { builtinSource, loadStrategy } from "./loader.js";
 import { RandomStream } from "./rng.js";
 import { Simulation, type SimulationResult, type StrategySource } from "./simulation.js";
 import { Box } from "./spaces.js";
-import { SLOT, writeFeeBps } from "./storage.js";
 import { riskAdjustedScore } from "./capital.js";
 
 export type RewardMode = "dense" | "sparse";
@@ -85,6 +85,22 @@ export interface StepResult {
   terminated: boolean;
   truncated: boolean;
   info: StepInfo;
+}
+
+/** The observation (SPEC §6 features, scaled and clipped to the observation space). Exported policies compute it the same way. */
+export function observationFromFeatures(f: AgentFeatures, epochLen: number, out = new Float32Array(5)): Float32Array {
+  out[0] = Math.min(SIGMA_OBS_MAX, Math.max(0, f.sigmaHat * SIGMA_OBS_SCALE));
+  out[1] = Math.min(1, Math.max(0, f.flowEma));
+  out[2] = Math.min(1, Math.max(0, f.capitalWeight));
+  out[3] = Math.min(1, Math.max(0, f.epochStep / epochLen));
+  out[4] = Math.min(1, f.nPools / MAX_POOLS);
+  return out;
+}
+
+/** Action in [-1, 1] -> fee in bps over [feeMin, feeMax]; finite values outside are clipped. */
+export function actionToFeeBps(a: number, feeMinBps: number, feeMaxBps: number): number {
+  const c = Math.min(1, Math.max(-1, a));
+  return feeMinBps + ((c + 1) / 2) * (feeMaxBps - feeMinBps);
 }
 
 export class EnvError extends Error {
@@ -155,8 +171,7 @@ export class PropAmmEnv {
 
   /** Action in [-1, 1] -> fee in bps, linear over [feeMinBps, feeMaxBps]; finite values outside are clipped. */
   actionToFeeBps(a: number): number {
-    const c = Math.min(1, Math.max(-1, a));
-    return this.config.feeMinBps + ((c + 1) / 2) * (this.config.feeMaxBps - this.config.feeMinBps);
+    return actionToFeeBps(a, this.config.feeMinBps, this.config.feeMaxBps);
   }
 
   /**
@@ -224,8 +239,7 @@ export class PropAmmEnv {
     checkFeeBps("fee0", fee0Bps);
     checkFeeBps("fee1", fee1Bps);
     const pool = sim.pools[0];
-    writeFeeBps(pool.storage, SLOT.fee0Wad, fee0Bps);
-    writeFeeBps(pool.storage, SLOT.fee1Wad, fee1Bps);
+    setAgentFees(pool.storage, fee0Bps, fee1Bps);
     pool.syncStorage();
     this.fees = [pool.fee0 * 10000, pool.fee1 * 10000];
 
@@ -261,14 +275,7 @@ export class PropAmmEnv {
   }
 
   private observation(): Float32Array {
-    const f = this.features();
-    return Float32Array.from([
-      Math.min(SIGMA_OBS_MAX, Math.max(0, f.sigmaHat * SIGMA_OBS_SCALE)),
-      Math.min(1, Math.max(0, f.flowEma)),
-      Math.min(1, Math.max(0, f.capitalWeight)),
-      Math.min(1, Math.max(0, f.epochStep / this.simConfig.epochLen)),
-      Math.min(1, f.nPools / MAX_POOLS),
-    ]);
+    return observationFromFeatures(this.features(), this.simConfig.epochLen);
   }
 
   private info(): StepInfo {

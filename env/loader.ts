@@ -3,8 +3,8 @@
  * path to a `.ts`/`.js`/`.mjs` strategy module) into a strategy source the engine can call once
  * per simulation.
  */
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { checkFeeBps, ConfigError } from "./config.js";
 import { fixedFee } from "./builtins/fixed.js";
@@ -15,7 +15,7 @@ import type { StrategySource } from "./simulation.js";
 import type { Strategy } from "./strategy.js";
 
 export const BUILTIN_HELP =
-  "built-ins: starter, normalizer, fixed:<bps>, fixed:<bidBps>/<askBps>, oracle:<bps> (research ceiling); or a path to a .ts/.js/.mjs strategy file";
+  "built-ins: starter, normalizer, fixed:<bps>, fixed:<bidBps>/<askBps>, oracle:<bps> (research ceiling); a path to a .ts/.js/.mjs strategy file; or a training checkpoint folder";
 
 function parseBps(text: string, spec: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) throw new ConfigError(`'${spec}': fee '${text}' is not a number of basis points`);
@@ -105,10 +105,29 @@ export async function loadStrategyFile(file: string): Promise<StrategySource> {
   return () => strategy;
 }
 
-/** Resolves a built-in name or a file path. */
+/** A training run folder (with LATEST) or a checkpoint directory (with state.json). */
+export function isCheckpointPath(spec: string): boolean {
+  try {
+    return statSync(spec).isDirectory() && (existsSync(join(spec, "LATEST")) || existsSync(join(spec, "state.json")));
+  } catch {
+    return false;
+  }
+}
+
+/** A checkpoint's deterministic policy as a strategy (what `propamm eval` runs). */
+export async function loadCheckpointStrategy(spec: string): Promise<StrategySource> {
+  const { loadPolicy } = await import("../checkpoints/checkpoint.js");
+  const { policyStrategy } = await import("../agents/policy-strategy.js");
+  const { spec: policy, meta, state } = loadPolicy(spec);
+  const label = `${state.algo.toUpperCase()} ${basename(resolve(spec))} @${state.counters.timesteps}`;
+  return policyStrategy(policy, meta, label);
+}
+
+/** Resolves a built-in name, a checkpoint folder or a strategy file path. */
 export async function loadStrategy(spec: string): Promise<StrategySource> {
   const builtin = builtinSource(spec);
   if (builtin) return builtin;
+  if (isCheckpointPath(spec)) return loadCheckpointStrategy(spec);
   if (looksLikeFile(spec)) return loadStrategyFile(spec);
   throw new ConfigError(`unknown strategy '${spec}' (${BUILTIN_HELP})`);
 }

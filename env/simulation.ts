@@ -23,6 +23,8 @@ export interface StrategyContext {
   config: Readonly<SimConfig>;
   /** This strategy's pool index. */
   index: number;
+  /** Number of strategies (pools before the normalizer). */
+  nStrategies: number;
 }
 
 export type StrategySource = (ctx: StrategyContext) => Strategy;
@@ -122,7 +124,7 @@ export class Simulation {
     this.nStrategies = sources.length;
     const n = sources.length;
     this.pools = sources.map((make, index) => {
-      const strategy = make({ seed, market: this.market, config: cfg, index });
+      const strategy = make({ seed, market: this.market, config: cfg, index, nStrategies: n });
       return new Pool(strategy, cfg.baseReserveX, cfg.baseReserveY, 1 / n, { oracle: isOracle(strategy) });
     });
     const liq = this.market.normalizerLiquidity;

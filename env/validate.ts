@@ -38,6 +38,7 @@ function dummyContext(): StrategyContext {
     market: { sigma: 0.003, retailRate: 0.8, retailMeanSize: 20, normalizerFeeBps: 30, normalizerLiquidity: 1 },
     config: { ...DEFAULT_CONFIG, pins: {} },
     index: 0,
+    nStrategies: 2,
   };
 }
 
