@@ -4,6 +4,8 @@
  * Observation normalisation is part of the policy: x = clip((obs - mean) / sqrt(var + eps), +-clip).
  */
 
+import { detTanh } from "../env/detmath.js";
+
 export type Activation = "tanh" | "relu" | "linear";
 
 export interface DenseLayer {
@@ -79,7 +81,8 @@ export class MlpPolicy {
       for (let j = 0; j < l.outputs; j++) {
         let s = this.biases[li][j];
         for (let i = 0; i < l.inputs; i++) s += x[i] * k[i * l.outputs + j];
-        y[j] = l.activation === "tanh" ? Math.tanh(s) : l.activation === "relu" ? (s > 0 ? s : 0) : s;
+        // detTanh: the same bits in every engine and in the Rust export (env/detmath.ts).
+        y[j] = l.activation === "tanh" ? detTanh(s) : l.activation === "relu" ? (s > 0 ? s : 0) : s;
       }
       x = y;
     }

@@ -3,6 +3,7 @@
  * volatility EMA of log spot changes between trades, EMA of flow captured, and a trade count.
  * They run in afterSwap, so a deployed strategy can compute exactly what the agent observed.
  */
+import { detLog } from "./detmath.js";
 import type { AfterSwapEvent } from "./strategy.js";
 import { SLOT, viewReadF64, viewReadU64, viewWriteF64, viewWriteU64 } from "./storage.js";
 
@@ -20,7 +21,8 @@ export function updateFeatures(v: DataView, ev: AfterSwapEvent): void {
     vol = INITIAL_VOL;
     flowEma = INITIAL_FLOW_EMA;
   }
-  vol = 0.05 * Math.abs(Math.log(spot / lastSpot)) + 0.95 * vol;
+  // detLog, not Math.log: an exported Rust policy computes the same bits (env/detmath.ts).
+  vol = 0.05 * Math.abs(detLog(spot / lastSpot)) + 0.95 * vol;
   flowEma = 0.1 * ev.flowCaptured + 0.9 * flowEma;
   viewWriteF64(v, SLOT.volatility, vol);
   viewWriteF64(v, SLOT.flowEma, flowEma);
