@@ -76,6 +76,7 @@ function infoToWire(info: VectorStepInfo | StepInfo): Msg {
     normalizer_edge: info.normalizerEdge,
     capital_weight: info.capitalWeight,
     fees_bps: info.feesBps,
+    trade_side: info.tradeSide,
     features: {
       sigma_hat: f.sigmaHat,
       flow_ema: f.flowEma,

@@ -1,0 +1,50 @@
+"""Python client of the prop-amm gym server (`propamm serve`): ZeroMQ + msgpack, Gymnasium API.
+
+    from propamm_gym import PropAmmEnv, PropAmmVectorEnv
+
+    env = PropAmmEnv("tcp://127.0.0.1:5555", opponents=["starter"], sim={"steps": 2000})
+    obs, info = env.reset(seed=1)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+
+The wire format is docs/protocol.md of the prop-amm gym repository.
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from .client import DEFAULT_ADDRESS, Connection
+from .env import ENV_ID, PropAmmEnv
+from .protocol import (
+    ERROR_CODES,
+    PROTOCOL_VERSION,
+    PropAmmError,
+    ProtocolError,
+    ServerError,
+    ServerUnavailableError,
+    decode_array,
+    encode_array,
+)
+from .vector_env import PropAmmVectorEnv
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_ADDRESS",
+    "ENV_ID",
+    "ERROR_CODES",
+    "PROTOCOL_VERSION",
+    "Connection",
+    "PropAmmEnv",
+    "PropAmmError",
+    "PropAmmVectorEnv",
+    "ProtocolError",
+    "ServerError",
+    "ServerUnavailableError",
+    "decode_array",
+    "encode_array",
+]
+
+if ENV_ID not in gymnasium.registry:
+    # gymnasium.make("propamm_gym/PropAmm-v0", address=..., opponents=[...])
+    gymnasium.register(id=ENV_ID, entry_point="propamm_gym.env:PropAmmEnv")

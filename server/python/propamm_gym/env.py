@@ -1,0 +1,100 @@
+"""PropAmmEnv: one prop-amm gym environment served by ``propamm serve``, as a ``gymnasium.Env``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium.envs.registration import EnvSpec
+
+from .client import DEFAULT_ADDRESS, Connection
+from .session import Session, env_config
+
+ENV_ID = "propamm_gym/PropAmm-v0"
+
+
+class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
+    """The fee-setting MDP (docs/gym.md) over the ZeroMQ protocol (docs/protocol.md).
+
+    Observation: float32 ``(5,)`` (sigma_hat, flow_ema, capital_weight, epoch_step, n_pools);
+    action: float32 ``(2,)`` in [-1, 1] (side-0 and side-1 fee). ``reset(seed=s)`` runs the
+    episode on simulation seed ``s``; ``reset()`` takes the next seed from the env's stream.
+    ``reset(options={"market": {"sigma": 0.002}})`` pins market parameters.
+
+    Args:
+        address: the server's endpoint.
+        opponents, decision_interval, reward_mode, reward_scale, fee_min_bps, fee_max_bps, sim:
+            the env config (``make``); ``None`` keeps the server's default. ``sim`` takes the
+            simulation options in snake_case (``steps``, ``epoch_len``, ``pins``, ...).
+        timeout_s, retries: per-request timeout and attempts in all (lazy pirate).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        *,
+        opponents: Sequence[str] | None = None,
+        decision_interval: int | None = None,
+        reward_mode: str | None = None,
+        reward_scale: float | None = None,
+        fee_min_bps: float | None = None,
+        fee_max_bps: float | None = None,
+        sim: Mapping[str, Any] | None = None,
+        timeout_s: float = 10.0,
+        retries: int = 3,
+        render_mode: None = None,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"PropAmmEnv has no render modes (got render_mode={render_mode!r})")
+        self.render_mode = None
+        self.config = env_config(
+            opponents=opponents,
+            decision_interval=decision_interval,
+            reward_mode=reward_mode,
+            reward_scale=reward_scale,
+            fee_min_bps=fee_min_bps,
+            fee_max_bps=fee_max_bps,
+            sim=sim,
+        )
+        conn = Connection(address, timeout_s=timeout_s, retries=retries)
+        try:
+            self._session = Session(conn, 1, self.config)
+        except BaseException:
+            conn.close()
+            raise
+        self.server_info: dict[str, Any] = self._session.hello
+        self.env_id = self._session.env_id
+        self.observation_space = self._session.observation_space
+        self.action_space = self._session.action_space
+        # A spec lets gymnasium (and check_env) re-create this env with the same arguments.
+        self.spec = EnvSpec(
+            id=ENV_ID,
+            entry_point="propamm_gym.env:PropAmmEnv",
+            kwargs={"address": address, **self.config, "timeout_s": timeout_s, "retries": retries},
+        )
+
+    @property
+    def address(self) -> str:
+        return self._session.conn.address
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        obs, infos = self._session.reset(seed, options)
+        return obs[0], infos[0]
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        r = self._session.step(np.asarray(action).reshape(1, -1))
+        return r.observations[0], float(r.rewards[0]), bool(r.terminated[0]), bool(r.truncated[0]), r.infos[0]
+
+    def close(self) -> None:
+        """Closes the server session and the socket; a second call is a no-op. Never hangs."""
+        session = getattr(self, "_session", None)
+        if session is not None:
+            session.close()
+        super().close()
