@@ -2,100 +2,25 @@
 /** The `propamm` command: run, validate and submit strategies (the seed's workflow). */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { CheckpointError } from "../checkpoints/checkpoint.js";
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { ConfigError } from "../env/config.js";
 import { BUILTIN_HELP } from "../env/loader.js";
-import { defaultWorkers, runBatch, type BatchResult } from "../env/runner.js";
-import { summarize, type Summary } from "../env/stats.js";
+import { defaultWorkers } from "../env/runner.js";
+import {
+  checkOutputDir,
+  checkOutputFile,
+  jsonReport,
+  runAndReport,
+  type RunOptions,
+  writeJsonAtomic,
+} from "./report.js";
 import { validateStrategy } from "../env/validate.js";
-import { formatErrors, formatPaired, formatTable } from "./format.js";
-import { addSimulationOptions, configFromOptions, integer, type SimOptions } from "./options.js";
-import { progressBar } from "./progress.js";
+import { addSimulationOptions, integer } from "./options.js";
 import { writeSubmission } from "./submit.js";
 import { DEFAULT_LIMITS } from "../server/handler.js";
 import { GymServer } from "../server/serve.js";
 import { addTrainCommand } from "./train-command.js";
-
-interface RunOptions extends SimOptions {
-  simulations: number;
-  seedStart: number;
-  workers: number;
-  json?: string;
-}
-
-/** Writes aside, then renames: a reader never sees half a file. */
-function writeJsonAtomic(path: string, value: unknown): void {
-  const temp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(temp, JSON.stringify(value, null, 2) + "\n");
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw new ConfigError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
-
-/** Fails before a long run when its output could not be written afterwards. */
-function checkOutputFile(path: string, option: string): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new ConfigError(`${option}: directory ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`${option}: ${path} is a directory`);
-}
-
-function checkOutputDir(path: string, option: string): void {
-  if (existsSync(path) && !statSync(path).isDirectory())
-    throw new ConfigError(`${option}: ${path} exists and is not a directory`);
-}
-
-async function runAndReport(strategies: string[], o: RunOptions): Promise<{ batch: BatchResult; summary: Summary }> {
-  const bar = progressBar("simulating");
-  const batch = await runBatch({
-    strategies,
-    config: configFromOptions(o),
-    simulations: o.simulations,
-    seedStart: o.seedStart,
-    workers: o.workers,
-    onProgress: (d, t) => bar.update(d, t),
-  });
-  bar.finish();
-  const summary = summarize(batch.results);
-  const steps = batch.seeds.length * batch.config.steps;
-  console.log(formatTable(summary));
-  const paired = formatPaired(summary);
-  if (paired) console.log(paired);
-  const errors = formatErrors(summary);
-  if (errors) console.log(errors);
-  console.log(
-    `seeds ${batch.seeds[0]}..${batch.seeds[batch.seeds.length - 1]}, ${batch.config.steps} steps, epoch ${batch.config.epochLen}; ` +
-      `${batch.wallSeconds.toFixed(2)} s on ${batch.workers} worker(s), ${(steps / batch.wallSeconds / 1000).toFixed(0)}k steps/s`,
-  );
-  return { batch, summary };
-}
-
-function jsonReport(batch: BatchResult, summary: Summary): unknown {
-  return {
-    strategies: batch.strategies,
-    config: batch.config,
-    seeds: { start: batch.seeds[0], count: batch.seeds.length },
-    summary,
-    simulations: batch.results.map((r) => ({
-      seed: r.seed,
-      market: r.market,
-      finalPrice: r.finalPrice,
-      pools: r.pools.map((p) => ({
-        name: p.name,
-        edge: p.edge,
-        arbEdge: p.arbEdge,
-        retailEdge: p.retailEdge,
-        finalWeight: p.finalWeight,
-        errors: p.errors,
-        epochs: p.epochs,
-      })),
-    })),
-  };
-}
+import { addEvalCommand } from "./eval-command.js";
+import { addSweepCommand } from "./sweep-command.js";
 
 async function validateAll(strategies: string[]): Promise<boolean> {
   let ok = true;
@@ -181,6 +106,8 @@ export function buildProgram(): Command {
   });
 
   addTrainCommand(program);
+  addEvalCommand(program);
+  addSweepCommand(program);
 
   program
     .command("serve")
