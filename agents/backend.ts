@@ -23,18 +23,19 @@ async function load(): Promise<TfRuntime> {
     await tf.ready();
     return { tf, backend: `${tf.getBackend()} (@tensorflow/tfjs-node, native TensorFlow)` };
   } catch {
-    // tfjs prints an advert for tfjs-node when it loads in Node; the backend line says it better.
+    // tfjs advertises tfjs-node on the console when its CPU backend starts in Node; the
+    // backend line this returns says it better, so the advert is silenced while it loads.
     const warn = console.warn;
     console.warn = () => {};
-    let tf: Tf;
     try {
-      tf = await import("@tensorflow/tfjs");
+      const tf = await import("@tensorflow/tfjs");
+      await tf.setBackend("cpu");
+      await tf.ready();
+      tf.tidy(() => tf.scalar(0).add(1)); // the advert is printed on first use
+      return { tf, backend: "cpu (@tensorflow/tfjs, pure JavaScript; @tensorflow/tfjs-node is not installed)" };
     } finally {
       console.warn = warn;
     }
-    await tf.setBackend("cpu");
-    await tf.ready();
-    return { tf, backend: "cpu (@tensorflow/tfjs, pure JavaScript; @tensorflow/tfjs-node is not installed)" };
   }
 }
 

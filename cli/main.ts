@@ -173,7 +173,11 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    throw err;
+    // Anything else is a failure of the run, not of the input: say what, keep the stack for debugging.
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.PROPAMM_DEBUG) console.error(err);
+    else console.error("(set PROPAMM_DEBUG=1 for the stack trace)");
+    process.exitCode = 1;
   }
 }
 

@@ -33,6 +33,7 @@ interface TrainCliOptions extends SimOptions {
   checkpointEvery: number;
   decisionInterval: number;
   rewardMode: "dense" | "sparse";
+  rewardBaseline: "none" | "normalizer";
   rewardScale: number;
   feeMin: number;
   feeMax: number;
@@ -76,6 +77,16 @@ export function addTrainCommand(program: Command): void {
           return v;
         },
         "dense",
+      )
+      .option(
+        "--reward-baseline <b>",
+        "normalizer (default: reward = edge minus the normalizer's edge, so the agent learns to out-earn it) or none (the SPEC 6 reward)",
+        (v) => {
+          if (v !== "none" && v !== "normalizer")
+            throw new ConfigError(`--reward-baseline must be none or normalizer (got '${v}')`);
+          return v;
+        },
+        "normalizer",
       )
       .option(
         "--reward-scale <x>",
@@ -122,6 +133,7 @@ export function addTrainCommand(program: Command): void {
         opponents: o.opponents,
         decisionInterval: o.decisionInterval,
         rewardMode: o.rewardMode,
+        rewardBaseline: o.rewardBaseline,
         rewardScale: o.rewardScale,
         feeMinBps: o.feeMin,
         feeMaxBps: o.feeMax,

@@ -23,6 +23,8 @@ import { Box } from "./spaces.js";
 import { riskAdjustedScore } from "./capital.js";
 
 export type RewardMode = "dense" | "sparse";
+/** What the reward is measured against: nothing (SPEC §6), or the normalizer's edge over the same interval. */
+export type RewardBaseline = "none" | "normalizer";
 
 export interface EnvConfig {
   /** Opponent strategies: built-in names or loaded sources (files: use PropAmmEnv.create). */
@@ -30,6 +32,12 @@ export interface EnvConfig {
   /** Minimum steps between two afterSwap decisions (SPEC §6; default 100). */
   decisionInterval: number;
   rewardMode: RewardMode;
+  /**
+   * "normalizer" subtracts the normalizer's edge over the same interval (dense: since the last
+   * decision; sparse: over the closed epochs), so the agent learns to out-earn the reference
+   * pool rather than only to earn. Default "none", as SPEC §6 defines the reward.
+   */
+  rewardBaseline: RewardBaseline;
   /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
   rewardScale: number;
   /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
@@ -43,6 +51,7 @@ export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
   opponents: ["starter"],
   decisionInterval: 100,
   rewardMode: "dense",
+  rewardBaseline: "none",
   rewardScale: 0.01,
   feeMinBps: 0,
   feeMaxBps: 250,
@@ -117,6 +126,9 @@ function checkEnvConfig(c: EnvConfig): void {
   if (c.rewardMode !== "dense" && c.rewardMode !== "sparse") {
     throw new ConfigError(`rewardMode must be 'dense' or 'sparse' (got ${String(c.rewardMode)})`);
   }
+  if (c.rewardBaseline !== "none" && c.rewardBaseline !== "normalizer") {
+    throw new ConfigError(`rewardBaseline must be 'none' or 'normalizer' (got ${String(c.rewardBaseline)})`);
+  }
   if (!Number.isFinite(c.rewardScale) || c.rewardScale <= 0)
     throw new ConfigError(`rewardScale must be a finite number > 0 (got ${c.rewardScale})`);
   checkFeeBps("feeMinBps", c.feeMinBps);
@@ -146,13 +158,16 @@ export class PropAmmEnv {
   private simSeed = 0;
   private decision: DecisionKind | "end" = "reset";
   private edgeAtDecision = 0;
+  private normEdgeAtDecision = 0;
   private epochsCounted = 0;
   private done = true;
   private fees: [number, number] = [0, 0];
   private tradeSide: 0 | 1 | null = null;
 
   constructor(config: Partial<EnvConfig> = {}) {
-    this.config = { ...DEFAULT_ENV_CONFIG, ...config, sim: { ...(config.sim ?? {}) } };
+    // An explicit `undefined` (e.g. from an optional field passed along) means "the default".
+    const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<EnvConfig>;
+    this.config = { ...DEFAULT_ENV_CONFIG, ...given, sim: { ...(config.sim ?? {}) } };
     checkEnvConfig(this.config);
     this.opponents = this.config.opponents.map(resolveOpponent);
     this.simConfig = resolveConfig(this.config.sim, 1 + this.opponents.length);
@@ -210,6 +225,7 @@ export class PropAmmEnv {
     this.sim = new Simulation(this.simSeed, [agent, ...this.opponents], { ...this.simConfig, pins: this.pins });
     this.decision = "reset";
     this.edgeAtDecision = 0;
+    this.normEdgeAtDecision = 0;
     this.epochsCounted = 0;
     this.done = false;
     this.fees = [0, 0];
@@ -248,22 +264,33 @@ export class PropAmmEnv {
       this.decision = "end";
       this.done = true;
     }
-    const reward = this.reward(pool.edge);
+    const norm = sim.pools[sim.pools.length - 1];
+    const reward = this.reward(pool.edge, norm.edge);
     this.edgeAtDecision = pool.edge;
+    this.normEdgeAtDecision = norm.edge;
     const info = this.info();
     if (finished) info.episode = sim.result();
     return { observation: this.observation(), reward, terminated: finished, truncated: false, info };
   }
 
-  /** Dense: edge since the last decision plus the downside penalty of each epoch closed since. Sparse: closed epochs' scores. */
-  private reward(edgeNow: number): number {
+  /**
+   * Dense: edge since the last decision plus the downside penalty of each epoch closed since.
+   * Sparse: the closed epochs' risk-adjusted scores. With the normalizer baseline, its edge over
+   * the same interval (dense) or the same epochs (sparse) is subtracted.
+   */
+  private reward(edgeNow: number, normEdgeNow: number): number {
     const sim = this.sim!;
     const epochs = sim.epochSummaries(0);
+    const normEpochs = sim.epochSummaries(sim.pools.length - 1);
     const lambda = this.simConfig.riskLambda;
-    let r = this.config.rewardMode === "dense" ? edgeNow - this.edgeAtDecision : 0;
+    const dense = this.config.rewardMode === "dense";
+    const baseline = this.config.rewardBaseline === "normalizer";
+    let r = dense ? edgeNow - this.edgeAtDecision : 0;
+    if (dense && baseline) r -= normEdgeNow - this.normEdgeAtDecision;
     for (; this.epochsCounted < epochs.length; this.epochsCounted++) {
       const e = epochs[this.epochsCounted].edge;
-      r += this.config.rewardMode === "dense" ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
+      r += dense ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
+      if (!dense && baseline) r -= normEpochs[this.epochsCounted].edge;
     }
     return r * this.config.rewardScale;
   }

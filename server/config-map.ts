@@ -84,6 +84,11 @@ export function envConfigFromWire(x: unknown): Partial<EnvConfig> {
         if (v !== "dense" && v !== "sparse") throw new ConfigError("config.reward_mode must be 'dense' or 'sparse'");
         out.rewardMode = v;
         break;
+      case "reward_baseline":
+        if (v !== "none" && v !== "normalizer")
+          throw new ConfigError("config.reward_baseline must be 'none' or 'normalizer'");
+        out.rewardBaseline = v;
+        break;
       case "reward_scale":
         if (typeof v !== "number") throw new ConfigError("config.reward_scale must be a number");
         out.rewardScale = v;
@@ -101,7 +106,7 @@ export function envConfigFromWire(x: unknown): Partial<EnvConfig> {
         break;
       default:
         throw new ConfigError(
-          `config: unknown option '${k}' (known: opponents, decision_interval, reward_mode, reward_scale, fee_min_bps, fee_max_bps, sim)`,
+          `config: unknown option '${k}' (known: opponents, decision_interval, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim)`,
         );
     }
   }
@@ -117,6 +122,7 @@ export function defaultConfigWire(): Record<string, unknown> {
     opponents: [...e.opponents].filter((o) => typeof o === "string"),
     decision_interval: e.decisionInterval,
     reward_mode: e.rewardMode,
+    reward_baseline: e.rewardBaseline,
     reward_scale: e.rewardScale,
     fee_min_bps: e.feeMinBps,
     fee_max_bps: e.feeMaxBps,
