@@ -21,6 +21,7 @@ import { GymServer } from "../server/serve.js";
 import { addTrainCommand } from "./train-command.js";
 import { addEvalCommand } from "./eval-command.js";
 import { addSweepCommand } from "./sweep-command.js";
+import { addDemoCommand } from "./demo-command.js";
 
 async function validateAll(strategies: string[]): Promise<boolean> {
   let ok = true;
@@ -108,6 +109,7 @@ export function buildProgram(): Command {
   addTrainCommand(program);
   addEvalCommand(program);
   addSweepCommand(program);
+  addDemoCommand(program);
 
   program
     .command("serve")

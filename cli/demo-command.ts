@@ -1,0 +1,132 @@
+/**
+ * `propamm demo` (`npm start`): the whole workflow on built-in defaults, in a few minutes on two
+ * cores: train an agent with ES against the starter, export it as a standalone strategy file,
+ * find the best fixed fee, and evaluate the agent against the starter, that fee and the
+ * normalizer on 1000 held-out seeds. Prints the table and where every file went.
+ */
+import type { Command } from "commander";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { loadTf } from "../agents/backend.js";
+import { runBatch } from "../env/runner.js";
+import { estimate, summarize } from "../env/stats.js";
+import { train } from "../training/train.js";
+import { writeEvalPlots } from "./eval-command.js";
+import { formatPaired, formatTable } from "./format.js";
+import { integer } from "./options.js";
+import { writeJsonAtomic } from "./report.js";
+import { timestamp } from "./submit.js";
+
+interface DemoOptions {
+  out?: string;
+  timesteps: number;
+  simulations: number;
+  workers: number;
+}
+
+export function addDemoCommand(program: Command): void {
+  program
+    .command("demo")
+    .description("end-to-end demo: train, export, sweep fixed fees, evaluate (npm start)")
+    .option("--out <dir>", "folder for everything the demo writes (default: demo/<timestamp>)")
+    .option("--timesteps <n>", "training budget in agent decisions", integer(1), 2_000_000)
+    .option("--simulations <n>", "held-out simulations for the evaluation", integer(1), 1000)
+    .option("--workers <n>", "worker threads", integer(0, 256), availableParallelism())
+    .action(async (o: DemoOptions) => {
+      const out = o.out ?? join("demo", timestamp());
+      mkdirSync(out, { recursive: true });
+      const started = performance.now();
+      const { backend } = await loadTf();
+      const say = (s: string): void => console.log(s);
+      say(`prop-amm gym demo -> ${out}  (tfjs backend: ${backend}; ${o.workers} workers)`);
+
+      say(`\n1/4 training: ES against the starter, ${o.timesteps} decisions, reward = edge minus the normalizer's`);
+      const run = join(out, "run");
+      let lastEval = "";
+      const ckpt = await train({
+        algo: "es",
+        timesteps: o.timesteps,
+        seed: 0,
+        out: run,
+        resume: false,
+        workers: o.workers,
+        env: { opponents: ["starter"], rewardBaseline: "normalizer" },
+        hyper: {},
+        evalEvery: 25,
+        evalEpisodes: 16,
+        checkpointEvery: 25,
+        onEval: (e) => {
+          lastEval = `edge ${e.meanEdge.toFixed(1)}, vs normalizer ${e.meanEdgeVsNormalizer >= 0 ? "+" : ""}${e.meanEdgeVsNormalizer.toFixed(1)}`;
+          say(`    ${e.timesteps} decisions: held-out ${lastEval}`);
+        },
+      });
+      say(`    checkpoint: ${ckpt}`);
+
+      say("\n2/4 export: the policy as a standalone strategy (no ML runtime)");
+      const { exportPolicy } = await import("../agents/export.js");
+      const policyFile = join(out, "policy.ts");
+      writeFileSync(policyFile, exportPolicy(run, "ts", { name: "Demo ES policy" }));
+      const rustFile = join(out, "policy.rs");
+      writeFileSync(rustFile, exportPolicy(run, "rs", { name: "Demo ES policy" }));
+      say(`    ${policyFile}\n    ${rustFile}`);
+
+      say("\n3/4 sweep: the best fixed fee against the starter (200 seeds per fee, 5..150 bps)");
+      let best = { fee: 0, edge: -Infinity };
+      for (let fee = 5; fee <= 150; fee += 5) {
+        const b = await runBatch({
+          strategies: [`fixed:${fee}`, "starter"],
+          simulations: 200,
+          seedStart: 100_000,
+          workers: o.workers,
+        });
+        const e = estimate(b.results.map((r) => r.pools[0].edge)).mean;
+        if (e > best.edge) best = { fee, edge: e };
+      }
+      say(`    best fixed fee: ${best.fee} bps (mean edge ${best.edge.toFixed(1)})`);
+
+      say(
+        `\n4/4 evaluation on ${o.simulations} held-out seeds (100000...): the exported file, the best fixed fee, the starter`,
+      );
+      const batch = await runBatch({
+        strategies: [policyFile, `fixed:${best.fee}`, "starter"],
+        simulations: o.simulations,
+        seedStart: 100_000,
+        workers: o.workers,
+      });
+      const summary = summarize(batch.results);
+      say(formatTable(summary));
+      say(formatPaired(summary));
+      const agent = summary.rows[0];
+      const verdict = (d: { mean: number; ci95: number }): string =>
+        d.mean - d.ci95 > 0
+          ? "beats it (95% CI above 0)"
+          : d.mean + d.ci95 < 0
+            ? "loses to it (95% CI below 0)"
+            : "no significant difference";
+      const vsStarter = summary.paired.find((p) => p.a === agent.name && p.b === summary.rows[2].name);
+      const vsFixed = summary.paired.find((p) => p.a === agent.name && p.b === summary.rows[1].name);
+      say(
+        `\nThe agent vs the normalizer: ${agent.vsNormalizer.mean.toFixed(1)} ±${agent.vsNormalizer.ci95.toFixed(1)}: ${verdict(agent.vsNormalizer)}`,
+      );
+      if (vsStarter)
+        say(
+          `The agent vs the starter: ${vsStarter.diff.mean.toFixed(1)} ±${vsStarter.diff.ci95.toFixed(1)}: ${verdict(vsStarter.diff)}`,
+        );
+      if (vsFixed)
+        say(
+          `The agent vs fixed ${best.fee} bps: ${vsFixed.diff.mean.toFixed(1)} ±${vsFixed.diff.ci95.toFixed(1)}: ${verdict(vsFixed.diff)}`,
+        );
+      const evalJson = join(out, "eval.json");
+      writeJsonAtomic(evalJson, {
+        strategies: batch.strategies,
+        seeds: { start: 100_000, count: o.simulations },
+        summary,
+      });
+      const plots = writeEvalPlots(join(out, "plots"), batch, summary);
+      say(
+        `\nfiles:\n    ${run}/ (checkpoints, metrics.jsonl, tb/)\n    ${policyFile}\n    ${rustFile}\n    ${evalJson}\n    ${plots.join("\n    ")}`,
+      );
+      say(`done in ${((performance.now() - started) / 1000).toFixed(0)} s. Next: README.md "Going further".`);
+    });
+}
