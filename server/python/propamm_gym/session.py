@@ -32,6 +32,7 @@ def env_config(
     opponents: Sequence[str] | None = None,
     decision_interval: int | None = None,
     reward_mode: str | None = None,
+    reward_baseline: str | None = None,
     reward_scale: float | None = None,
     fee_min_bps: float | None = None,
     fee_max_bps: float | None = None,
@@ -47,6 +48,8 @@ def env_config(
         config["decision_interval"] = int(decision_interval)
     if reward_mode is not None:
         config["reward_mode"] = reward_mode
+    if reward_baseline is not None:
+        config["reward_baseline"] = reward_baseline
     if reward_scale is not None:
         config["reward_scale"] = float(reward_scale)
     if fee_min_bps is not None:
