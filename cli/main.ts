@@ -132,6 +132,10 @@ export function buildProgram(): Command {
         maxEnvs: number;
         idleTimeout: number;
       }) => {
+        const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(o.bind);
+        if (tcp && (Number(tcp[2]) < 1 || Number(tcp[2]) > 65535)) {
+          throw new ConfigError(`cannot bind ${o.bind}: the port must be in [1, 65535]`);
+        }
         const server = new GymServer({
           bind: o.bind,
           maxMessageBytes: o.maxMessageBytes,

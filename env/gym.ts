@@ -120,7 +120,7 @@ export class EnvError extends Error {
 }
 
 function checkEnvConfig(c: EnvConfig): void {
-  if (!Number.isInteger(c.decisionInterval) || c.decisionInterval < 0) {
+  if (!Number.isSafeInteger(c.decisionInterval) || c.decisionInterval < 0) {
     throw new ConfigError(`decisionInterval must be an integer >= 0 (got ${c.decisionInterval})`);
   }
   if (c.rewardMode !== "dense" && c.rewardMode !== "sparse") {
@@ -129,8 +129,8 @@ function checkEnvConfig(c: EnvConfig): void {
   if (c.rewardBaseline !== "none" && c.rewardBaseline !== "normalizer") {
     throw new ConfigError(`rewardBaseline must be 'none' or 'normalizer' (got ${String(c.rewardBaseline)})`);
   }
-  if (!Number.isFinite(c.rewardScale) || c.rewardScale <= 0)
-    throw new ConfigError(`rewardScale must be a finite number > 0 (got ${c.rewardScale})`);
+  if (!Number.isFinite(c.rewardScale) || c.rewardScale <= 0 || c.rewardScale > 1e6)
+    throw new ConfigError(`rewardScale must be in (0, 1e6] (got ${c.rewardScale})`);
   checkFeeBps("feeMinBps", c.feeMinBps);
   checkFeeBps("feeMaxBps", c.feeMaxBps);
   if (!(c.feeMaxBps > c.feeMinBps))

@@ -71,6 +71,14 @@ export class VectorEnv {
   }
 
   reset(args: { seed?: number; options?: ResetOptions } = {}): { observations: Float32Array; infos: StepInfo[] } {
+    if (
+      args.seed !== undefined &&
+      (!Number.isSafeInteger(args.seed) || args.seed < 0 || !Number.isSafeInteger(args.seed + this.numEnvs - 1))
+    ) {
+      throw new EnvError(
+        `seed must be an integer in [0, ${Number.MAX_SAFE_INTEGER - this.numEnvs + 1}] (env i uses seed + i), got ${args.seed}`,
+      );
+    }
     const observations = new Float32Array(this.numEnvs * this.obsSize);
     const infos: StepInfo[] = [];
     for (let i = 0; i < this.numEnvs; i++) {

@@ -27,15 +27,18 @@ const PIN_KEYS: Record<string, keyof MarketPins> = {
 
 const BOOLEAN_SIM = new Set(["scorePerCapital", "retailEnabled"]);
 
+/** A decoded msgpack map (a plain object: not bin, not an extension value such as a timestamp). */
 function isMap(x: unknown): x is Record<string, unknown> {
-  return x !== null && typeof x === "object" && !Array.isArray(x) && !(x instanceof Uint8Array);
+  if (x === null || typeof x !== "object" || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
 }
 
 export function pinsFromWire(x: unknown, where: string): MarketPins {
   if (!isMap(x)) throw new ConfigError(`${where} must be a map`);
   const pins: MarketPins = {};
   for (const [k, v] of Object.entries(x)) {
-    const key = PIN_KEYS[k];
+    const key = Object.hasOwn(PIN_KEYS, k) ? PIN_KEYS[k] : undefined;
     if (!key)
       throw new ConfigError(`${where}: unknown market parameter '${k}' (known: ${Object.keys(PIN_KEYS).join(", ")})`);
     if (typeof v !== "number") throw new ConfigError(`${where}.${k} must be a number`);
@@ -52,7 +55,7 @@ export function simFromWire(x: unknown): Partial<SimConfig> {
       out.pins = pinsFromWire(v, "config.sim.pins");
       continue;
     }
-    const key = SIM_KEYS[k];
+    const key = Object.hasOwn(SIM_KEYS, k) ? SIM_KEYS[k] : undefined;
     if (!key)
       throw new ConfigError(
         `config.sim: unknown option '${k}' (known: ${[...Object.keys(SIM_KEYS), "pins"].join(", ")})`,

@@ -65,6 +65,48 @@ function packageVersion(): string {
 
 type Msg = Record<string, unknown>;
 
+/** A msgpack map decoded to a plain object (not bin, not an extension such as a timestamp). */
+export function isPlainMap(x: unknown): x is Msg {
+  if (x === null || typeof x !== "object" || Array.isArray(x)) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A value for an error message that never throws (a map may carry a 'toString' key). */
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return "nil";
+  if (typeof v === "object") return Array.isArray(v) ? "an array" : "a map";
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+const WIRE_NAMES: Record<string, string> = {
+  epochLen: "epoch_len",
+  baseReserveX: "base_reserve_x",
+  baseReserveY: "base_reserve_y",
+  initialPrice: "initial_price",
+  riskLambda: "risk_lambda",
+  minWeight: "min_weight",
+  arbProfitFloor: "arb_profit_floor",
+  retailSizeSigma: "retail_size_sigma",
+  scorePerCapital: "score_per_capital",
+  retailEnabled: "retail_enabled",
+  retailRate: "retail_rate",
+  retailMeanSize: "retail_mean_size",
+  normalizerFeeBps: "normalizer_fee_bps",
+  normalizerLiquidity: "normalizer_liquidity",
+  decisionInterval: "decision_interval",
+  rewardMode: "reward_mode",
+  rewardBaseline: "reward_baseline",
+  rewardScale: "reward_scale",
+  feeMinBps: "fee_min_bps",
+  feeMaxBps: "fee_max_bps",
+};
+
+/** Config errors name options as the protocol spells them. */
+function wireNames(message: string): string {
+  return message.replace(/\b[a-z]+(?:[A-Z][a-z0-9]*)+\b/g, (w) => (Object.hasOwn(WIRE_NAMES, w) ? WIRE_NAMES[w] : w));
+}
+
 function infoToWire(info: VectorStepInfo | StepInfo): Msg {
   const f = info.features;
   const out: Msg = {
@@ -114,7 +156,13 @@ function requireString(m: Msg, key: string): string {
 export class RequestHandler {
   readonly sessions: Sessions;
   readonly limits: ServerLimits;
-  private readonly packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
+  // 64-bit integers (Python sends every int >= 2^32 that way) decode as numbers, not BigInt.
+  private readonly packr = new Packr({
+    useRecords: false,
+    mapsAsObjects: true,
+    variableMapSize: true,
+    int64AsType: "number",
+  });
   private readonly version = packageVersion();
   /** Errors answered, by code (for logs and tests). */
   readonly errorCounts = new Map<ErrorCode, number>();
@@ -156,14 +204,12 @@ export class RequestHandler {
         `not a msgpack message: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
-    if (msg === null || typeof msg !== "object" || Array.isArray(msg) || msg instanceof Uint8Array) {
-      return this.errorReply(null, "BAD_MESSAGE", "a request must be a msgpack map");
-    }
+    if (!isPlainMap(msg)) return this.errorReply(null, "BAD_MESSAGE", "a request must be a msgpack map");
     const m = msg as Msg;
     const id = typeof m.id === "number" || typeof m.id === "string" ? m.id : null;
     try {
       if (m.v !== PROTOCOL_VERSION)
-        throw new ProtocolError("VERSION", `protocol version must be ${PROTOCOL_VERSION} (got ${String(m.v)})`);
+        throw new ProtocolError("VERSION", `protocol version must be ${PROTOCOL_VERSION} (got ${describeValue(m.v)})`);
       const cmd = m.cmd;
       if (typeof cmd !== "string") throw new ProtocolError("BAD_REQUEST", "'cmd' must be a string");
       const result = await this.dispatch(cmd, m, id, now);
@@ -171,7 +217,7 @@ export class RequestHandler {
       return this.encode({ v: PROTOCOL_VERSION, id, ok: true, ...result });
     } catch (err) {
       if (err instanceof ProtocolError) return this.errorReply(id, err.code, err.message);
-      if (err instanceof ConfigError) return this.errorReply(id, "CONFIG", err.message);
+      if (err instanceof ConfigError) return this.errorReply(id, "CONFIG", wireNames(err.message));
       if (err instanceof ArrayError) return this.errorReply(id, "BAD_ACTION", err.message);
       if (err instanceof EnvError) return this.errorReply(id, "ENV", err.message);
       return this.errorReply(id, "INTERNAL", err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -267,13 +313,17 @@ export class RequestHandler {
     const cached = this.replay(s, id);
     if (cached) return cached;
     const seed = m.seed ?? undefined;
-    if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0)) {
-      throw new ProtocolError("BAD_REQUEST", "'seed' must be an integer >= 0 or nil");
+    // Env i gets seed + i: each must be a safe integer, checked before any env resets.
+    const maxSeed = Number.MAX_SAFE_INTEGER - (s.env.numEnvs - 1);
+    if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0 || seed > maxSeed)) {
+      throw new ProtocolError(
+        "BAD_REQUEST",
+        `'seed' must be an integer in [0, ${maxSeed}] or nil (env i uses seed + i)`,
+      );
     }
     let options: { market?: ReturnType<typeof pinsFromWire> } | undefined;
     if (m.options !== undefined && m.options !== null) {
-      if (typeof m.options !== "object" || Array.isArray(m.options))
-        throw new ProtocolError("BAD_REQUEST", "'options' must be a map or nil");
+      if (!isPlainMap(m.options)) throw new ProtocolError("BAD_REQUEST", "'options' must be a map or nil");
       const o = m.options as Msg;
       for (const k of Object.keys(o))
         if (k !== "market") throw new ProtocolError("BAD_REQUEST", `options: unknown key '${k}' (known: market)`);

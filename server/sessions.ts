@@ -35,9 +35,15 @@ export class Sessions {
     return s;
   }
 
+  /** The session, unless it was idle past the timeout (then it is freed now, sweep or not). */
   get(id: string, now: number): Session | undefined {
     const s = this.map.get(id);
-    if (s) s.lastUsed = now;
+    if (!s) return undefined;
+    if (now - s.lastUsed > this.idleTimeoutMs) {
+      this.close(id);
+      return undefined;
+    }
+    s.lastUsed = now;
     return s;
   }
 
