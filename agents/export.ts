@@ -69,7 +69,7 @@ export interface ExportResult {
   name: string;
   checkpointDir: string;
   timesteps: number;
-  /** A file name for the export, e.g. "ES_exp-ck_20122.ts". */
+  /** A file name for the export, e.g. "ES_exp-ck_20122.ts" (.mjs for JavaScript). */
   suggestedFileName: string;
 }
 
@@ -133,7 +133,8 @@ export function exportPolicyDetails(
     name,
     checkpointDir: policy.origin.checkpointDir,
     timesteps: policy.origin.timesteps,
-    suggestedFileName: `${stem}.${format}`,
+    // .mjs: an ES module wherever it is put (a .js file needs a package of type module, or Node's detection).
+    suggestedFileName: `${stem}.${format === "js" ? "mjs" : format}`,
   };
 }
 
@@ -172,12 +173,15 @@ function checkPolicy(p: ExportablePolicy): void {
     if (l.kernel.length !== l.inputs * l.outputs || l.bias.length !== l.outputs)
       throw new ExportError(`layer ${i}: kernel/bias sizes do not match ${l.inputs}x${l.outputs}`);
     if (i > 0 && layers[i - 1].outputs !== l.inputs)
-      throw new ExportError(`layer ${i}: expects ${l.inputs} inputs, the previous layer gives ${layers[i - 1].outputs}`);
+      throw new ExportError(
+        `layer ${i}: expects ${l.inputs} inputs, the previous layer gives ${layers[i - 1].outputs}`,
+      );
     if (!["tanh", "relu", "linear"].includes(l.activation))
       throw new ExportError(`layer ${i}: unknown activation '${String(l.activation)}'`);
   });
   const { mean, var: variance } = p.spec.obsNorm;
-  if (mean.length !== 5 || variance.length !== 5) throw new ExportError("observation normalisation must have 5 entries");
+  if (mean.length !== 5 || variance.length !== 5)
+    throw new ExportError("observation normalisation must have 5 entries");
   const m = p.meta;
   for (const [key, v] of [
     ["decisionInterval", m.decisionInterval],
@@ -266,7 +270,8 @@ function headerLines(p: ExportablePolicy, name: string, language: string): strin
     o.iterations !== undefined ? `${o.iterations} iterations` : "",
   ].filter((s) => s !== "");
   return [
-    `${name}: a trained prop-amm gym policy as a ${language} strategy, written by \`propamm export\`.`,
+    `${name}: a trained prop-amm gym policy as a ${language} strategy,`,
+    "written by `propamm export`.",
     "",
     `Checkpoint: ${o.checkpointDir}`,
     `Algorithm: ${o.algo.toUpperCase()}, ${counters.join(", ")}${o.createdAt ? `, saved ${o.createdAt}` : ""}.`,
@@ -653,7 +658,7 @@ const BIASES = LAYERS.map((l) => Float64Array.from(l.bias));
 
 /** The deterministic action (the network's output, the Gaussian mean) for one observation. */
 function act(obs«: Float32Array», out«: Float64Array»)«: Float64Array» {
-  let x = new Float64Array(LAYERS[0].inputs);
+  let x«: Float64Array» = new Float64Array(LAYERS[0].inputs);
   for (let i = 0; i < x.length; i++) {
     const z = (obs[i] - OBS_MEAN[i]) * INV_STD[i];
     x[i] = z > OBS_CLIP ? OBS_CLIP : z < -OBS_CLIP ? -OBS_CLIP : z;
@@ -661,7 +666,7 @@ function act(obs«: Float32Array», out«: Float64Array»)«: Float64Array» {
   for (let li = 0; li < LAYERS.length; li++) {
     const l = LAYERS[li];
     const k = KERNELS[li];
-    const y = li === LAYERS.length - 1 ? out : new Float64Array(l.outputs);
+    const y«: Float64Array» = li === LAYERS.length - 1 ? out : new Float64Array(l.outputs);
     for (let j = 0; j < l.outputs; j++) {
       let s = BIASES[li][j];
       for (let i = 0; i < l.inputs; i++) s += x[i] * k[i * l.outputs + j];
@@ -690,7 +695,7 @@ export default function createStrategy(ctx«: StrategyContext»)«: Strategy» {
   if (epochLen !== TRAIN_EPOCH_LEN && !warnedEpochLen) {
     warnedEpochLen = true;
     // The epoch-step feature is scaled by the training epoch length; say so rather than drift silently.
-    const proc = (globalThis as «{ process?: { emitWarning?: (message: string) => void } }»«any») .process;
+    const proc = «(»globalThis« as unknown as { process?: { emitWarning?: (message: string) => void } })».process;
     proc?.emitWarning?.(
       "policy '" + NAME + "' was trained with epochLen " + TRAIN_EPOCH_LEN + ", this simulation uses " + epochLen,
     );
@@ -800,7 +805,10 @@ function generateJs(p: ExportablePolicy, name: string, ts: boolean): string {
     : "// Use: propamm run <this file> starter   (an ES module: name it .mjs, or .js inside a package of type module)";
   const layers = p.spec.layers
     .map(
-      (l, i) => `  // Layer ${i}: ${l.inputs} -> ${l.outputs}, ${l.activation}. Kernel row-major [inputs x outputs], as tfjs stores it.
+      (
+        l,
+        i,
+      ) => `  // Layer ${i}: ${l.inputs} -> ${l.outputs}, ${l.activation}. Kernel row-major [inputs x outputs], as tfjs stores it.
   {
     inputs: ${l.inputs},
     outputs: ${l.outputs},
@@ -828,8 +836,12 @@ const FEE_MIN_BPS = ${jsNumber(m.feeMinBps)};
 const FEE_MAX_BPS = ${jsNumber(m.feeMaxBps)};
 
 // Observation normalisation (running mean and variance from training) and its clip.
-const OBS_MEAN«: number[]» = [${Array.from(p.spec.obsNorm.mean, jsNumber).join(", ")}];
-const OBS_VAR«: number[]» = [${Array.from(p.spec.obsNorm.var, jsNumber).join(", ")}];
+const OBS_MEAN«: number[]» = [
+${numberLines(p.spec.obsNorm.mean, jsNumber, "  ", 3)}
+];
+const OBS_VAR«: number[]» = [
+${numberLines(p.spec.obsNorm.var, jsNumber, "  ", 3)}
+];
 const OBS_CLIP = ${jsNumber(p.spec.obsClip)};
 
 const LAYERS«: Layer[]» = [
@@ -1158,15 +1170,21 @@ fn current_fee(st: &Storage, side: u8) -> f64 {
         return read_fee(st, if side == 0 { SLOT_FEE0 } else { SLOT_FEE1 });
     }
     // As the reset decision's fees read back from their WAD slots.
-    let (f0, f1) = decide(&initial_features());
+    let (f0, f1) = reset_fees_bps();
     let wad = fee_wad(if side == 0 { f0 } else { f1 });
     wad as f64 / WAD_PER_BPS / 10000.0
+}
+
+/// The reset decision's fees (bps): the policy on the features before any trade. Computed once.
+fn reset_fees_bps() -> (f64, f64) {
+    static RESET: std::sync::OnceLock<(f64, f64)> = std::sync::OnceLock::new();
+    *RESET.get_or_init(|| decide(&initial_features()))
 }
 
 /// Until the first hook the reset decision's fees live only in code; the first hook stores them.
 fn materialise(st: &mut Storage) {
     if !fees_set(st) {
-        set_fees(st, decide(&initial_features()));
+        set_fees(st, reset_fees_bps());
     }
 }
 
@@ -1456,14 +1474,17 @@ function generateRust(p: ExportablePolicy, name: string, nStrategies: number): s
     "//",
     "// Build: rustc --edition 2021 --crate-type cdylib -O <this file>   (no crates needed)",
     "// Exports __prop_amm_compute_swap, __prop_amm_after_swap (tags 2 and 5) and __prop_amm_get_name.",
-    `// Baked for simulations with ${nStrategies} strategies (the reset decision observes it before any`,
-    "// hook could tell) and epochLen " +
-      `${m.epochLen} (the epoch event does not carry the step, the schedule derives it).`,
+    `// Baked in: ${nStrategies} strategies per simulation (the reset decision, quoted before any hook`,
+    "// runs, observes the number of pools; `propamm export` can bake another count), and",
+    `// epochLen ${m.epochLen} (the epoch event does not carry the step; the schedule derives it).`,
   ].join("\n");
   const layers = p.spec.layers;
   const weights = layers
     .map(
-      (l, i) => `// Layer ${i}: ${l.inputs} -> ${l.outputs}, ${l.activation}. Kernel row-major [inputs x outputs], as tfjs stores it.
+      (
+        l,
+        i,
+      ) => `// Layer ${i}: ${l.inputs} -> ${l.outputs}, ${l.activation}. Kernel row-major [inputs x outputs], as tfjs stores it.
 static L${i}_KERNEL: [f64; ${l.inputs * l.outputs}] = [
 ${kernelLines(l.kernel, l.inputs, l.outputs, rustNumber, "    ", "//")}
 ];
@@ -1496,8 +1517,12 @@ const FEE_MIN_BPS: f64 = ${rustNumber(m.feeMinBps)};
 const FEE_MAX_BPS: f64 = ${rustNumber(m.feeMaxBps)};
 
 // Observation normalisation (running mean and variance from training) and its clip.
-const OBS_MEAN: [f64; 5] = [${Array.from(p.spec.obsNorm.mean, rustNumber).join(", ")}];
-const OBS_VAR: [f64; 5] = [${Array.from(p.spec.obsNorm.var, rustNumber).join(", ")}];
+const OBS_MEAN: [f64; 5] = [
+${numberLines(p.spec.obsNorm.mean, rustNumber, "    ", 3)}
+];
+const OBS_VAR: [f64; 5] = [
+${numberLines(p.spec.obsNorm.var, rustNumber, "    ", 3)}
+];
 const OBS_CLIP: f64 = ${rustNumber(p.spec.obsClip)};
 
 ${weights}

@@ -22,6 +22,7 @@ import { addTrainCommand } from "./train-command.js";
 import { addEvalCommand } from "./eval-command.js";
 import { addSweepCommand } from "./sweep-command.js";
 import { addDemoCommand } from "./demo-command.js";
+import { addExportCommand } from "./export-command.js";
 
 async function validateAll(strategies: string[]): Promise<boolean> {
   let ok = true;
@@ -110,6 +111,7 @@ export function buildProgram(): Command {
   addEvalCommand(program);
   addSweepCommand(program);
   addDemoCommand(program);
+  addExportCommand(program);
 
   program
     .command("serve")
