@@ -102,6 +102,7 @@ export class PpoTrainer {
   private readonly envs: PropAmmEnv[];
   private readonly rng: RandomStream;
   private readonly obsStats: RunningStats;
+  private readonly restored: Promise<void>;
   private counters = { iteration: 0, timesteps: 0, episodes: 0 };
 
   constructor(
@@ -134,7 +135,8 @@ export class PpoTrainer {
       this.obsStats = new RunningStats(OBS_SIZE);
     }
     this.optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-5);
-    if (state && state.optimizer.length > 0) this.restoreOptimizer(state.optimizer);
+    // Adam's setWeights is asynchronous: everything that reads or updates waits for it.
+    this.restored = state && state.optimizer.length > 0 ? this.restoreOptimizer(state.optimizer) : Promise.resolve();
   }
 
   get timesteps(): number {
@@ -150,7 +152,7 @@ export class PpoTrainer {
     return this.obsStats.toJSON();
   }
 
-  private restoreOptimizer(saved: PpoState["optimizer"]): void {
+  private async restoreOptimizer(saved: PpoState["optimizer"]): Promise<void> {
     // Adam creates its slots on first use; one zero-gradient step creates them, then we overwrite.
     const tf = this.tf;
     const vars = this.trainableList();
@@ -161,7 +163,7 @@ export class PpoTrainer {
     vars.forEach((v, i) => v.assign(before[i]));
     before.forEach((t) => t.dispose());
     Object.values(zeros).forEach((t) => t.dispose());
-    void this.optimizer.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) })));
+    await this.optimizer.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) })));
   }
 
   private trainableList(): TF.Variable[] {
@@ -174,6 +176,7 @@ export class PpoTrainer {
 
   /** Snapshot for checkpoints. */
   async snapshot(): Promise<PpoState> {
+    await this.restored;
     const opt = await this.optimizer.getWeights();
     return {
       ...this.counters,
@@ -199,6 +202,7 @@ export class PpoTrainer {
 
   /** Collects one episode per env with the current stochastic policy, then updates. */
   async iterate(): Promise<PpoIterationMetrics> {
+    await this.restored;
     const c = this.config;
     const obsNorm = this.obsStats.toJSON();
     const actorEval = new MlpPolicy(
