@@ -10,10 +10,11 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { loadTf } from "../agents/backend.js";
 import { runBatch } from "../env/runner.js";
-import { estimate, summarize } from "../env/stats.js";
+import { estimate } from "../env/stats.js";
 import { train } from "../training/train.js";
-import { writeEvalPlots } from "./eval-command.js";
-import { formatPaired, formatTable } from "./format.js";
+import { separatePlotEntries, writeEvalPlots } from "./eval-command.js";
+import { evaluateCandidates, formatEvaluation, verdict } from "./evaluation.js";
+import { formatTable } from "./format.js";
 import { integer } from "./options.js";
 import { writeJsonAtomic } from "./report.js";
 import { timestamp } from "./submit.js";
@@ -86,44 +87,39 @@ export function addDemoCommand(program: Command): void {
       say(`    best fixed fee: ${best.fee} bps (mean edge ${best.edge.toFixed(1)})`);
 
       say(
-        `\n4/4 evaluation on ${o.simulations} held-out seeds (100000...): the exported file, the best fixed fee, the starter`,
+        `\n4/4 evaluation on ${o.simulations} held-out seeds (100000...): the exported file and the best fixed fee, each against the starter`,
       );
-      const batch = await runBatch({
-        strategies: [policyFile, `fixed:${best.fee}`, "starter"],
+      const ev = await evaluateCandidates([policyFile, `fixed:${best.fee}`], ["starter"], {
+        config: {},
         simulations: o.simulations,
         seedStart: 100_000,
         workers: o.workers,
       });
-      const summary = summarize(batch.results);
-      say(formatTable(summary));
-      say(formatPaired(summary));
-      const agent = summary.rows[0];
-      const verdict = (d: { mean: number; ci95: number }): string =>
-        d.mean - d.ci95 > 0
-          ? "beats it (95% CI above 0)"
-          : d.mean + d.ci95 < 0
-            ? "loses to it (95% CI below 0)"
-            : "no significant difference";
-      const vsStarter = summary.paired.find((p) => p.a === agent.name && p.b === summary.rows[2].name);
-      const vsFixed = summary.paired.find((p) => p.a === agent.name && p.b === summary.rows[1].name);
+      say(formatTable(ev.runs[0].summary));
+      say(formatEvaluation(ev, ["starter"]));
+      const agent = ev.rows[0];
       say(
         `\nThe agent vs the normalizer: ${agent.vsNormalizer.mean.toFixed(1)} ±${agent.vsNormalizer.ci95.toFixed(1)}: ${verdict(agent.vsNormalizer)}`,
       );
+      const vsStarter = agent.vsOpponents[0];
       if (vsStarter)
         say(
           `The agent vs the starter: ${vsStarter.diff.mean.toFixed(1)} ±${vsStarter.diff.ci95.toFixed(1)}: ${verdict(vsStarter.diff)}`,
         );
-      if (vsFixed)
-        say(
-          `The agent vs fixed ${best.fee} bps: ${vsFixed.diff.mean.toFixed(1)} ±${vsFixed.diff.ci95.toFixed(1)}: ${verdict(vsFixed.diff)}`,
-        );
+      const vsFixed = ev.pairs[0];
+      say(
+        `The agent vs fixed ${best.fee} bps (each against the starter): ${vsFixed.diff.mean.toFixed(1)} ±${vsFixed.diff.ci95.toFixed(1)}: ${verdict(vsFixed.diff)}`,
+      );
       const evalJson = join(out, "eval.json");
       writeJsonAtomic(evalJson, {
-        strategies: batch.strategies,
+        candidates: [policyFile, `fixed:${best.fee}`],
+        against: ["starter"],
         seeds: { start: 100_000, count: o.simulations },
-        summary,
+        rows: ev.rows,
+        pairs: ev.pairs,
       });
-      const plots = writeEvalPlots(join(out, "plots"), batch, summary);
+      const { entries, normalizer } = separatePlotEntries(ev);
+      const plots = writeEvalPlots(join(out, "plots"), entries, normalizer);
       say(
         `\nfiles:\n    ${run}/ (checkpoints, metrics.jsonl, tb/)\n    ${policyFile}\n    ${rustFile}\n    ${evalJson}\n    ${plots.join("\n    ")}`,
       );

@@ -1,15 +1,21 @@
 /**
- * `propamm eval`: checkpoints or strategies against opponents and the normalizer on held-out
- * seeds: the SPEC §7 table, per-simulation win rates against the normalizer, paired
- * differences with 95% CIs, JSON, and two pictures (edge distributions, capital weight per epoch).
+ * `propamm eval`: each candidate (checkpoint, strategy file or built-in) plays its own
+ * simulations against the opponents and the normalizer on the same held-out seeds. Prints each
+ * run's SPEC §7 table, a summary with win rates against the normalizer and paired differences
+ * (against the opponents, and between candidates by seed), JSON, and two pictures.
+ * `--together` puts all candidates in one simulation instead.
  */
 import type { Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../env/config.js";
-import { defaultWorkers, type BatchResult } from "../env/runner.js";
-import { estimate, type Summary } from "../env/stats.js";
-import { addSimulationOptions, integer } from "./options.js";
+import { defaultWorkers } from "../env/runner.js";
+import type { SimulationResult } from "../env/simulation.js";
+import { estimate } from "../env/stats.js";
+import { type Evaluation, evaluateCandidates, formatEvaluation } from "./evaluation.js";
+import { formatErrors, formatPaired, formatTable } from "./format.js";
+import { addSimulationOptions, configFromOptions, integer } from "./options.js";
+import { progressBar } from "./progress.js";
 import {
   checkOutputDir,
   checkOutputFile,
@@ -23,23 +29,29 @@ import { timestamp } from "./submit.js";
 
 export const EVAL_SEED_START = 100_000;
 
-/** The two pictures of an evaluation; returns the files written. */
-export function writeEvalPlots(dir: string, batch: BatchResult, summary: Summary): string[] {
+/** One line of the pictures: pool `index` of each simulation in `results`. */
+export interface PlotEntry {
+  name: string;
+  results: readonly SimulationResult[];
+  index: number;
+}
+
+/** Edge distributions (with a normalizer for reference) and capital weight per epoch. */
+export function writeEvalPlots(dir: string, entries: PlotEntry[], normalizer: PlotEntry): string[] {
   mkdirSync(dir, { recursive: true });
-  const names = summary.rows.map((r) => r.name);
+  const results = entries[0].results;
   const edges = histogramSvg(
-    `Edge per simulation (${batch.results.length} seeds from ${batch.seeds[0]})`,
+    `Edge per simulation (${results.length} seeds from ${results[0].seed})`,
     "edge (Y)",
-    names.map((name, i) => ({ name, values: batch.results.map((r) => r.pools[i].edge) })),
+    [...entries, normalizer].map((e) => ({ name: e.name, values: e.results.map((s) => s.pools[e.index].edge) })),
   );
-  const nStrategies = names.length - 1;
-  const epochs = batch.results[0].pools[0].epochs.length;
-  const lines = Array.from({ length: nStrategies }, (_, i) => {
+  const epochs = results[0].pools[0].epochs.length;
+  const lines = entries.map((en) => {
     const per = Array.from({ length: epochs }, (_, e) =>
-      estimate(batch.results.map((r) => r.pools[i].epochs[e]?.weight ?? NaN)),
+      estimate(en.results.map((s) => s.pools[en.index].epochs[e]?.weight ?? NaN)),
     );
     return {
-      name: names[i],
+      name: en.name,
       x: per.map((_, e) => e + 1),
       y: per.map((p) => p.mean),
       band: per.map((p) => (Number.isFinite(p.ci95) ? p.ci95 : 0)),
@@ -61,8 +73,23 @@ export function writeEvalPlots(dir: string, batch: BatchResult, summary: Summary
   return files;
 }
 
+/** Plot entries for an evaluation whose candidates ran separately. */
+export function separatePlotEntries(ev: Evaluation): { entries: PlotEntry[]; normalizer: PlotEntry } {
+  const first = ev.runs[0].batch.results;
+  const normIdx = first[0].pools.length - 1;
+  return {
+    entries: ev.rows.map((r, k) => ({ name: r.name, results: ev.runs[k].batch.results, index: 0 })),
+    normalizer: {
+      name: ev.runs.length > 1 ? `[Normalizer] (with ${ev.rows[0].name})` : "[Normalizer]",
+      results: first,
+      index: normIdx,
+    },
+  };
+}
+
 interface EvalOptions extends RunOptions {
   against: string[];
+  together?: boolean;
   plots?: string | false;
 }
 
@@ -73,6 +100,7 @@ export function addEvalCommand(program: Command): void {
       .description("evaluate checkpoints or strategies against opponents and the normalizer on held-out seeds")
       .argument("<candidate...>", "checkpoint folders, strategy files or built-ins")
       .option("--against <strategy...>", "opponents (built-ins, files, checkpoints)", ["starter"])
+      .option("--together", "put all candidates in the same simulations (default: each in its own)")
       .option("--simulations <n>", "number of simulations (seeds)", integer(1), 1000)
       .option("--seed-start <n>", "first seed (training never uses seeds below 1,000,000)", integer(0), EVAL_SEED_START)
       .option(
@@ -85,21 +113,65 @@ export function addEvalCommand(program: Command): void {
       .option("--plots <dir>", "where the SVG pictures go (default: eval/eval_<timestamp>)")
       .option("--no-plots", "do not draw pictures"),
   ).action(async (candidates: string[], o: EvalOptions) => {
-    const strategies = [...candidates, ...o.against];
-    if (strategies.length > 16)
-      throw new ConfigError(`at most 16 strategies in one evaluation (got ${strategies.length})`);
+    const perRun = o.together ? candidates.length + o.against.length : 1 + o.against.length;
+    if (perRun > 16) throw new ConfigError(`at most 16 strategies in one simulation (got ${perRun})`);
     if (o.json) checkOutputFile(o.json, "--json");
     const plotDir = o.plots === false ? null : (o.plots ?? join("eval", `eval_${timestamp()}`));
     if (plotDir) checkOutputDir(plotDir, "--plots");
-    const { batch, summary } = await runAndReport(strategies, o);
-    console.log("Win rate against the normalizer (share of simulations with more edge):");
-    for (const r of summary.rows.filter((r) => !r.normalizer)) {
-      console.log(`  ${r.name}: ${(r.winRateVsNormalizer * 100).toFixed(1)}%`);
+    if (o.together) {
+      const { batch, summary } = await runAndReport([...candidates, ...o.against], o);
+      console.log("Win rate against the normalizer (share of simulations with more edge):");
+      for (const r of summary.rows.filter((r) => !r.normalizer))
+        console.log(`  ${r.name}: ${(r.winRateVsNormalizer * 100).toFixed(1)}%`);
+      if (o.json) writeJsonAtomic(o.json, jsonReport(batch, summary));
+      if (plotDir) {
+        const n = batch.results[0].pools.length;
+        const entries = Array.from({ length: n - 1 }, (_, i) => ({
+          name: summary.rows[i].name,
+          results: batch.results,
+          index: i,
+        }));
+        const norm = { name: "[Normalizer]", results: batch.results, index: n - 1 };
+        for (const f of writeEvalPlots(plotDir, entries, norm)) console.log(`wrote ${f}`);
+      }
+      if (o.json) console.log(`wrote ${o.json}`);
+      return;
     }
+    const bar = progressBar("evaluating");
+    const ev = await evaluateCandidates(candidates, o.against, {
+      config: configFromOptions(o),
+      simulations: o.simulations,
+      seedStart: o.seedStart,
+      workers: o.workers,
+      onProgress: (d, t) => bar.update(d, t),
+    });
+    bar.finish();
+    for (const run of ev.runs) {
+      console.log(`\n${run.spec} against ${o.against.join(", ")}:`);
+      console.log(formatTable(run.summary));
+      const paired = formatPaired(run.summary);
+      if (paired) console.log(paired);
+      const errors = formatErrors(run.summary);
+      if (errors) console.log(errors);
+    }
+    console.log(`\n${formatEvaluation(ev, o.against)}`);
+    const b = ev.runs[0].batch;
+    console.log(
+      `seeds ${b.seeds[0]}..${b.seeds[b.seeds.length - 1]}, ${b.config.steps} steps, epoch ${b.config.epochLen}`,
+    );
     if (o.json) {
-      writeJsonAtomic(o.json, jsonReport(batch, summary));
+      writeJsonAtomic(o.json, {
+        candidates,
+        against: o.against,
+        rows: ev.rows,
+        pairs: ev.pairs,
+        runs: ev.runs.map((r) => ({ spec: r.spec, ...(jsonReport(r.batch, r.summary) as object) })),
+      });
       console.log(`wrote ${o.json}`);
     }
-    if (plotDir) for (const f of writeEvalPlots(plotDir, batch, summary)) console.log(`wrote ${f}`);
+    if (plotDir) {
+      const { entries, normalizer } = separatePlotEntries(ev);
+      for (const f of writeEvalPlots(plotDir, entries, normalizer)) console.log(`wrote ${f}`);
+    }
   });
 }
