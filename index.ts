@@ -24,4 +24,3 @@ export * from "./env/spaces.js";
 export { agentPool, AGENT_NAME, AGENT_SLOT, initialFeatures, readFeatures } from "./env/builtins/agent.js";
 export type { AgentFeatures, AgentOptions, DecisionKind } from "./env/builtins/agent.js";
 export * from "./env/vector-env.js";
-export * from "./env/threaded-vector-env.js";

@@ -1,5 +1,0 @@
-// Runs vector-worker.ts in a worker thread when the engine is used from its TypeScript sources
-// (tests): Node 20 does not apply `--import tsx` from a Worker's execArgv.
-import { tsImport } from "tsx/esm/api";
-
-await tsImport("./vector-worker.ts", import.meta.url);
