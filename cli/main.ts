@@ -59,7 +59,9 @@ export function buildProgram(): Command {
   program.exitOverride();
   program
     .name("propamm")
-    .description("prop-amm gym: simulate, validate and submit fee-setting strategies for competing AMMs")
+    .description(
+      "prop-amm gym: simulate, validate and submit fee-setting strategies for competing AMMs; train, evaluate and export agents; serve the gym over ZeroMQ",
+    )
     .showHelpAfterError();
 
   addRunOptions(
