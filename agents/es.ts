@@ -5,6 +5,7 @@
  * which removes most of the market's noise from the comparison. Rollouts use the plain MLP
  * in worker threads; the policy is deterministic, exactly what gets evaluated and exported.
  */
+import { ConfigError } from "../env/config.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
 import { feeToAction } from "./agent.js";
 import { initParams } from "./init.js";
@@ -85,11 +86,18 @@ export class EsTrainer {
     state?: EsState,
   ) {
     this.sizes = [OBS_SIZE, ...config.hidden, ACTION_SIZE];
-    if (config.population < 2 || config.population % 2 !== 0)
-      throw new RangeError(`population must be an even number >= 2 (got ${config.population})`);
+    if (!Number.isInteger(config.population) || config.population < 2 || config.population % 2 !== 0) {
+      throw new ConfigError(`population must be an even integer >= 2 (got ${config.population})`);
+    }
+    if (!(config.sigma > 0) || !(config.learningRate > 0) || !(config.weightDecay >= 0)) {
+      throw new ConfigError("sigma and learningRate must be > 0 and weightDecay >= 0");
+    }
+    if (!Number.isInteger(config.seedsPerGeneration) || config.seedsPerGeneration < 1) {
+      throw new ConfigError(`seedsPerGeneration must be an integer >= 1 (got ${config.seedsPerGeneration})`);
+    }
     if (state) {
       if (state.params.length !== parameterCount(this.sizes)) {
-        throw new RangeError(
+        throw new ConfigError(
           `checkpoint has ${state.params.length} parameters, the configured network needs ${parameterCount(this.sizes)}`,
         );
       }
@@ -152,7 +160,7 @@ export class EsTrainer {
     const noise = new Float64Array(half * n);
     for (let i = 0; i < noise.length; i++) noise[i] = this.rng.normal();
     const obsNorm = this.obsStats.toJSON();
-    const tasks: RolloutTask[] = [this.task(s.params, seeds, obsNorm)];
+    const tasks: RolloutTask[] = [this.task(s.params.slice(), seeds, obsNorm)];
     for (let j = 0; j < half; j++) {
       for (const sign of [1, -1]) {
         const p = new Float32Array(n);

@@ -69,6 +69,12 @@ export interface PpoState {
   logStd: Float32Array;
   /** Adam moments as tfjs keeps them, in variable order. */
   optimizer: { name: string; values: number[]; shape: number[] }[];
+  /**
+   * Adam's running beta powers. tfjs rebuilds them as pow(beta, t) on setWeights, which can
+   * differ in the last bit from the product an uninterrupted run accumulated; saving them keeps
+   * a resumed run bit-identical.
+   */
+  adamBetaPowers?: [number, number];
   obsNorm: ObsNormStats;
   rng: RandomStreamState;
 }
@@ -89,6 +95,12 @@ export interface PpoIterationMetrics {
 }
 
 const LOG_2PI = Math.log(2 * Math.PI);
+
+/** tfjs keeps Adam's beta powers in private variables; checkpoints need them (see PpoState). */
+interface AdamInternals {
+  accBeta1: TF.Variable;
+  accBeta2: TF.Variable;
+}
 
 type GradientMap = Parameters<TF.AdamOptimizer["applyGradients"]>[0];
 
@@ -136,7 +148,10 @@ export class PpoTrainer {
     }
     this.optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-5);
     // Adam's setWeights is asynchronous: everything that reads or updates waits for it.
-    this.restored = state && state.optimizer.length > 0 ? this.restoreOptimizer(state.optimizer) : Promise.resolve();
+    this.restored =
+      state && state.optimizer.length > 0
+        ? this.restoreOptimizer(state.optimizer, state.adamBetaPowers)
+        : Promise.resolve();
   }
 
   get timesteps(): number {
@@ -152,7 +167,7 @@ export class PpoTrainer {
     return this.obsStats.toJSON();
   }
 
-  private async restoreOptimizer(saved: PpoState["optimizer"]): Promise<void> {
+  private async restoreOptimizer(saved: PpoState["optimizer"], powers?: [number, number]): Promise<void> {
     // Adam creates its slots on first use; one zero-gradient step creates them, then we overwrite.
     const tf = this.tf;
     const vars = this.trainableList();
@@ -164,6 +179,11 @@ export class PpoTrainer {
     before.forEach((t) => t.dispose());
     Object.values(zeros).forEach((t) => t.dispose());
     await this.optimizer.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) })));
+    if (powers) {
+      const acc = this.optimizer as unknown as AdamInternals;
+      acc.accBeta1.assign(tf.scalar(powers[0]));
+      acc.accBeta2.assign(tf.scalar(powers[1]));
+    }
   }
 
   private trainableList(): TF.Variable[] {
@@ -178,12 +198,14 @@ export class PpoTrainer {
   async snapshot(): Promise<PpoState> {
     await this.restored;
     const opt = await this.optimizer.getWeights();
+    const acc = this.optimizer as unknown as AdamInternals;
     return {
       ...this.counters,
       actor: getFlatWeights(this.actor),
       critic: getFlatWeights(this.critic),
       logStd: Float32Array.from(this.logStd.dataSync()),
       optimizer: opt.map((w) => ({ name: w.name, values: Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
+      adamBetaPowers: [acc.accBeta1.dataSync()[0], acc.accBeta2.dataSync()[0]],
       obsNorm: this.obsStats.toJSON(),
       rng: this.rng.state(),
     };

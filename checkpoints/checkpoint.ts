@@ -115,9 +115,11 @@ export function writeCheckpoint(root: string, iteration: number, files: Checkpoi
     .sort();
   for (const f of old.slice(0, Math.max(0, old.length - (keep - 1))))
     rmSync(join(root, f), { recursive: true, force: true });
-  for (const f of readdirSync(root))
-    if (f.includes(".partial-") && f !== `.${name}.partial-${process.pid}`)
+  // Leftovers of saves that were killed: half-written directories and LATEST temporaries.
+  for (const f of readdirSync(root)) {
+    if (f.includes(".partial-") || f.startsWith(".LATEST.tmp-"))
       rmSync(join(root, f), { recursive: true, force: true });
+  }
   return final;
 }
 

@@ -12,6 +12,7 @@ import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 interface PpoAlgoState {
   logStd: number[];
   optimizer: PpoState["optimizer"];
+  adamBetaPowers?: [number, number];
 }
 
 export class PpoAlgorithm implements TrainingAlgorithm {
@@ -50,6 +51,7 @@ export class PpoAlgorithm implements TrainingAlgorithm {
         critic: flat("critic"),
         logStd: Float32Array.from(a.logStd),
         optimizer: a.optimizer,
+        adamBetaPowers: a.adamBetaPowers,
         obsNorm: resume.state.policy.obsNorm,
         rng: resume.state.rng,
       };
@@ -82,7 +84,11 @@ export class PpoAlgorithm implements TrainingAlgorithm {
     const snap = await this.trainer.snapshot();
     const policy = await modelFiles(this.tf, this.trainer.actor);
     const critic = await modelFiles(this.tf, this.trainer.critic);
-    const algoState: PpoAlgoState = { logStd: Array.from(snap.logStd), optimizer: snap.optimizer };
+    const algoState: PpoAlgoState = {
+      logStd: Array.from(snap.logStd),
+      optimizer: snap.optimizer,
+      adamBetaPowers: snap.adamBetaPowers,
+    };
     return {
       files: {
         "policy/model.json": policy.modelJson,

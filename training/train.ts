@@ -127,7 +127,14 @@ export async function train(o: TrainOptions): Promise<string> {
   const envFull = { ...DEFAULT_ENV_CONFIG, ...env, sim: { ...(env.sim ?? {}) } };
   const simConfig = resolveConfig(envFull.sim, 1 + envFull.opponents.length);
   const pool = new RolloutPool(env, o.workers);
-  const algo = await createAlgorithm({ ...o, seed }, env, pool, resume);
+  let algo: TrainingAlgorithm;
+  try {
+    algo = await createAlgorithm({ ...o, seed }, env, pool, resume);
+  } catch (err) {
+    // Worker threads keep the process alive: close them before reporting a bad setup.
+    await pool.close();
+    throw err;
+  }
   const metrics = new MetricsLog(join(o.out, "metrics.jsonl"));
   const tb = new TensorBoardWriter(join(o.out, "tb"));
   const started = performance.now();
@@ -164,15 +171,17 @@ export async function train(o: TrainOptions): Promise<string> {
   const evaluate = async (): Promise<EvalSummary> => {
     const spec = algo.policySpec();
     const seeds = Array.from({ length: o.evalEpisodes }, (_, i) => HELD_OUT_SEED_BASE + i);
-    // One task per worker-sized chunk of seeds.
+    // One task per worker, each a contiguous block of seeds: concatenated, the results are in
+    // seed order whatever the worker count, so the means are summed in the same order.
     const chunks = Math.max(1, Math.min(seeds.length, o.workers || 1));
+    const per = Math.ceil(seeds.length / chunks);
     const tasks = Array.from({ length: chunks }, (_, c) => ({
       sizes: [spec.layers[0].inputs, ...spec.layers.map((l) => l.outputs)],
       activation: spec.layers[0].activation,
       params: Float32Array.from(flatFromSpec(spec)),
       obsNorm: spec.obsNorm,
-      seeds: seeds.filter((_, i) => i % chunks === c),
-    }));
+      seeds: seeds.slice(c * per, (c + 1) * per),
+    })).filter((t) => t.seeds.length > 0);
     const results: RolloutResult[] = await pool.run(tasks);
     const returns = results.flatMap((r) => r.returns);
     const edges = results.flatMap((r) => r.agentEdges);
