@@ -764,7 +764,10 @@ describe("propamm train (the built CLI)", () => {
       [["--timesteps", "0"], /--timesteps.*expected an integer >= 1/],
       [["--hp", "population"], /--hp expects key=value \(got 'population'\)/],
       // A value the trainer rejects is bad input too (in-process rollouts, so this is about the exit code).
-      [["--algo", "es", "--hp", "population=7", "--workers", "0"], /population must be an even (?:number|integer) >= 2 \(got 7\)/],
+      [
+        ["--algo", "es", "--hp", "population=7", "--workers", "0"],
+        /population must be an even (?:number|integer) >= 2 \(got 7\)/,
+      ],
     ];
     const runs = await Promise.all(
       cases.map(([extra, message], i) => {
