@@ -31,11 +31,11 @@ export interface EsConfig {
 export const DEFAULT_ES_CONFIG: EsConfig = {
   hidden: [32, 32],
   activation: "tanh",
-  population: 24,
+  population: 48,
   sigma: 0.05,
   learningRate: 0.02,
   weightDecay: 0.001,
-  seedsPerGeneration: 4,
+  seedsPerGeneration: 8,
   initialFeeBps: 50,
 };
 

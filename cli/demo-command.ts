@@ -53,7 +53,8 @@ export function addDemoCommand(program: Command): void {
         resume: false,
         workers: o.workers,
         env: { opponents: ["starter"], rewardBaseline: "normalizer" },
-        hyper: {},
+        // A smaller search than `propamm train`'s default, to keep the demo to a few minutes.
+        hyper: { population: 24, seedsPerGeneration: 4 },
         evalEvery: 25,
         evalEpisodes: 16,
         checkpointEvery: 25,

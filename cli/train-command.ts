@@ -6,7 +6,7 @@ import { loadTf } from "../agents/backend.js";
 import { train, type TrainOptions } from "../training/train.js";
 import { integer, real, addSimulationOptions, configFromOptions, type SimOptions } from "./options.js";
 
-export const DEFAULT_TIMESTEPS = { es: 2_000_000, ppo: 200_000 } as const;
+export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
 
 function parseHyper(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const m = /^([A-Za-z]\w*)=(.+)$/.exec(value);
