@@ -770,7 +770,7 @@ export default function createStrategy(ctx«: StrategyContext»)«: Strategy» {
 }
 `;
 
-/** Replaces @KEY@ placeholders; every placeholder must have a value. */
+/** Fills the template's @KEY@ markers; a marker without a value is an error. */
 function fill(template: string, values: Record<string, string | number>): string {
   return template.replace(/@([A-Z0-9_]+)@/g, (_, key: string) => {
     if (!(key in values)) throw new Error(`export template: no value for @${key}@`);
