@@ -131,8 +131,3 @@ export async function loadStrategy(spec: string): Promise<StrategySource> {
   if (looksLikeFile(spec)) return loadStrategyFile(spec);
   throw new ConfigError(`unknown strategy '${spec}' (${BUILTIN_HELP})`);
 }
-
-/** A strategy's display name, resolved by creating it once for a throwaway context. */
-export function strategyName(source: StrategySource, ctx: Parameters<StrategySource>[0]): string {
-  return source(ctx).name;
-}
