@@ -2,9 +2,13 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".venv/", "submissions/", "checkpoints/*/", "demo/", "eval/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", ".venv/", "submissions/", "checkpoints/", "demo/", "eval/", "coverage/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    files: ["**/*.cjs"],
+    languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
+  },
   {
     languageOptions: { globals: { process: "readonly", console: "readonly", performance: "readonly" } },
     rules: {

@@ -1,5 +1,5 @@
 /** What a policy is to the training and evaluation loops: observation (and info) in, action out. */
-import type { StepInfo } from "../env/gym.js";
+import type { StepInfo } from "../gym/env.js";
 
 export interface Agent {
   readonly name: string;

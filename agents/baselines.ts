@@ -1,6 +1,6 @@
 /** Baseline agents for comparison: random fees, a constant fee, and the starter's fee rule. */
 import { RandomStream } from "../env/rng.js";
-import type { StepInfo } from "../env/gym.js";
+import type { StepInfo } from "../gym/env.js";
 import { type Agent, feeToAction } from "./agent.js";
 
 export function randomAgent(seed = 0): Agent {

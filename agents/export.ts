@@ -17,10 +17,10 @@
  * (the tests fail otherwise).
  */
 import { basename, resolve } from "node:path";
-import { type CheckpointState, type PolicyMeta, loadPolicy } from "../checkpoints/checkpoint.js";
+import { type CheckpointState, type PolicyMeta, loadPolicy } from "./checkpoint.js";
 import { AGENT_SLOT } from "../env/builtins/agent.js";
 import { INITIAL_FLOW_EMA, INITIAL_VOL } from "../env/features.js";
-import { MAX_POOLS, SIGMA_OBS_MAX, SIGMA_OBS_SCALE } from "../env/gym.js";
+import { MAX_POOLS, SIGMA_OBS_MAX, SIGMA_OBS_SCALE } from "../gym/env.js";
 import { SLOT, STORAGE_BYTES } from "../env/storage.js";
 import { OBS_EPS, type PolicySpec } from "./mlp.js";
 

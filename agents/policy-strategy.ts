@@ -5,9 +5,9 @@
  * gives exactly the env's results for the same policy and seeds.
  */
 import { agentPool, initialFeatures, readFeatures, setAgentFees } from "../env/builtins/agent.js";
-import { actionToFeeBps, observationFromFeatures } from "../env/gym.js";
+import { actionToFeeBps, observationFromFeatures } from "../gym/env.js";
 import type { StrategySource } from "../env/simulation.js";
-import type { PolicyMeta } from "../checkpoints/checkpoint.js";
+import type { PolicyMeta } from "./checkpoint.js";
 import { MlpPolicy, type PolicySpec } from "./mlp.js";
 
 export function policyStrategy(spec: PolicySpec, meta: PolicyMeta, name: string): StrategySource {

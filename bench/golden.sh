@@ -7,8 +7,8 @@
 #   bash bench/golden.sh /tmp/golden-after         # on the new one
 #   bash bench/golden.sh --compare /tmp/golden-before /tmp/golden-after
 #
-# The work folder is the same for both runs (/tmp/propamm-golden-work) so that paths recorded in
-# outputs agree. Exported source text is not compared (the exporter may change how it writes
+# The work folder (GOLDEN_WORK, default /tmp/propamm-golden-work) holds relative paths only, so
+# outputs agree wherever it is. Exported source text is not compared (the exporter may change how it writes
 # code); what an exported file computes is, by running it.
 set -euo pipefail
 
@@ -27,7 +27,7 @@ fi
 out=${1:?usage: bash bench/golden.sh <output-folder> | --compare <a> <b>}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cli="node $root/dist/cli/main.js"
-work=/tmp/propamm-golden-work
+work=${GOLDEN_WORK:-/tmp/propamm-golden-work}
 rm -rf "$work" "$out"
 mkdir -p "$work" "$out"
 out=$(cd "$out" && pwd)

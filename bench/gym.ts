@@ -6,10 +6,10 @@
 import { cpus } from "node:os";
 import { agentPool } from "../env/builtins/agent.js";
 import { starter } from "../env/builtins/starter.js";
-import { PropAmmEnv } from "../env/gym.js";
+import { PropAmmEnv } from "../gym/env.js";
 import { Simulation } from "../env/simulation.js";
 import { SLOT, writeFeeBps } from "../env/storage.js";
-import { VectorEnv } from "../env/vector-env.js";
+import { VectorEnv } from "../gym/vector-env.js";
 
 const quick = process.argv.includes("--quick");
 const episodes = quick ? 4 : 20;

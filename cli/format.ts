@@ -1,5 +1,5 @@
 /** Text output for the CLI: the SPEC §7 table, paired differences and error counts. */
-import type { Estimate, Summary } from "../env/stats.js";
+import type { Estimate, Summary } from "../arena/stats.js";
 
 function signed(x: number, digits = 2): string {
   if (!Number.isFinite(x)) return "n/a";

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `propamm` command: run, validate and submit strategies (the seed's workflow). */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { CheckpointError } from "../checkpoints/checkpoint.js";
+import { CheckpointError } from "../agents/checkpoint.js";
 import { ConfigError } from "../env/config.js";
-import { BUILTIN_HELP } from "../env/loader.js";
-import { defaultWorkers } from "../env/runner.js";
+import { BUILTIN_HELP } from "../env/builtins/index.js";
+import { defaultWorkers } from "../arena/runner.js";
 import {
   checkOutputDir,
   checkOutputFile,
@@ -13,7 +13,7 @@ import {
   type RunOptions,
   writeJsonAtomic,
 } from "./report.js";
-import { validateStrategy } from "../env/validate.js";
+import { validateStrategy } from "../arena/validate.js";
 import { addSimulationOptions, integer } from "./options.js";
 import { writeSubmission } from "./submit.js";
 import { DEFAULT_LIMITS } from "../server/handler.js";

@@ -2,8 +2,8 @@
 import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError } from "../env/config.js";
-import { runBatch, type BatchResult } from "../env/runner.js";
-import { summarize, type Summary } from "../env/stats.js";
+import { runBatch, type BatchResult } from "../arena/runner.js";
+import { summarize, type Summary } from "../arena/stats.js";
 import { formatErrors, formatPaired, formatTable } from "./format.js";
 import { configFromOptions, type SimOptions } from "./options.js";
 import { progressBar } from "./progress.js";

@@ -6,9 +6,9 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import type { BatchResult } from "../env/runner.js";
-import type { Summary } from "../env/stats.js";
-import { looksLikeFile } from "../env/loader.js";
+import type { BatchResult } from "../arena/runner.js";
+import type { Summary } from "../arena/stats.js";
+import { looksLikeFile } from "../arena/loader.js";
 
 export function timestamp(d = new Date()): string {
   return d

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { ConfigError } from "../env/config.js";
-import { loadTf } from "../agents/backend.js";
+import { loadTf } from "../training/backend.js";
 import { train, type TrainOptions } from "../training/train.js";
 import { integer, real, addSimulationOptions, configFromOptions, type SimOptions } from "./options.js";
 

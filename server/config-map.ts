@@ -1,6 +1,6 @@
 /** Protocol config maps (snake_case) to the env's configuration, naming any unknown or mistyped key. */
 import { ConfigError, DEFAULT_CONFIG, type MarketPins, type SimConfig } from "../env/config.js";
-import { DEFAULT_ENV_CONFIG, type EnvConfig } from "../env/gym.js";
+import { DEFAULT_ENV_CONFIG, type EnvConfig } from "../gym/env.js";
 
 const SIM_KEYS: Record<string, keyof SimConfig> = {
   steps: "steps",

@@ -5,9 +5,10 @@
 import { readFileSync } from "node:fs";
 import { Packr } from "msgpackr";
 import { ConfigError } from "../env/config.js";
-import { EnvError, type StepInfo } from "../env/gym.js";
-import { OBSERVATION_SPACE, ACTION_SPACE } from "../env/gym.js";
-import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../env/vector-env.js";
+import { EnvError, type StepInfo } from "../gym/env.js";
+import { OBSERVATION_SPACE, ACTION_SPACE } from "../gym/env.js";
+import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../gym/vector-env.js";
+import { loadStrategy } from "../arena/loader.js";
 import { ArrayError, decodeFloatArray, encodeArray } from "./arrays.js";
 import { defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
 import { Sessions } from "./sessions.js";
@@ -275,7 +276,7 @@ export class RequestHandler {
         `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}); close one first`,
       );
     }
-    const env = await VectorEnv.create(n, config, { autoresetMode: mode as AutoresetMode });
+    const env = await VectorEnv.create(n, config, { autoresetMode: mode as AutoresetMode }, loadStrategy);
     const s = this.sessions.add(env, now);
     return {
       env_id: s.id,

@@ -1,6 +1,6 @@
 /** Open env sessions, keyed by id, freed when closed or idle for too long. */
 import { randomBytes } from "node:crypto";
-import type { VectorEnv } from "../env/vector-env.js";
+import type { VectorEnv } from "../gym/vector-env.js";
 
 export interface Session {
   id: string;

@@ -2,7 +2,7 @@
  * What the training loop needs from an algorithm: iterate, report, expose the deterministic
  * policy, and save/restore everything needed to resume.
  */
-import type { CheckpointFiles, CheckpointState } from "../checkpoints/checkpoint.js";
+import type { CheckpointFiles, CheckpointState } from "../agents/checkpoint.js";
 import type { PolicySpec } from "../agents/mlp.js";
 
 export interface IterationMetrics {

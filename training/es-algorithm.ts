@@ -1,12 +1,12 @@
 /** ES as a TrainingAlgorithm: the trainer plus its checkpoint format. */
 import { join } from "node:path";
-import type { CheckpointFiles, CheckpointState } from "../checkpoints/checkpoint.js";
-import { readModelWeights } from "../checkpoints/checkpoint.js";
-import { loadTf } from "../agents/backend.js";
-import { DEFAULT_ES_CONFIG, type EsConfig, type EsState, EsTrainer } from "../agents/es.js";
+import type { CheckpointFiles, CheckpointState } from "../agents/checkpoint.js";
+import { readModelWeights } from "../agents/checkpoint.js";
+import { loadTf } from "./backend.js";
+import { DEFAULT_ES_CONFIG, type EsConfig, type EsState, EsTrainer } from "./es.js";
 import { specFromFlat, type PolicySpec } from "../agents/mlp.js";
-import type { RolloutPool } from "../agents/rollout-pool.js";
-import { buildMlp, modelFiles, setFlatWeights } from "../agents/tf-model.js";
+import type { RolloutPool } from "./rollout-pool.js";
+import { buildMlp, modelFiles, setFlatWeights } from "./tf-model.js";
 import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 
 export const OBS_CLIP = 10;

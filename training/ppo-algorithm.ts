@@ -1,12 +1,13 @@
 /** PPO as a TrainingAlgorithm: the trainer plus its checkpoint format. */
 import { join } from "node:path";
-import type { CheckpointFiles, CheckpointState } from "../checkpoints/checkpoint.js";
-import { readModelWeights } from "../checkpoints/checkpoint.js";
-import type { EnvConfig } from "../env/gym.js";
-import { loadTf, type Tf } from "../agents/backend.js";
+import type { CheckpointFiles, CheckpointState } from "../agents/checkpoint.js";
+import { readModelWeights } from "../agents/checkpoint.js";
+import type { EnvConfig } from "../gym/env.js";
+import { loadStrategy } from "../arena/loader.js";
+import { loadTf, type Tf } from "./backend.js";
 import type { PolicySpec } from "../agents/mlp.js";
-import { DEFAULT_PPO_CONFIG, type PpoConfig, type PpoState, PpoTrainer } from "../agents/ppo.js";
-import { modelFiles } from "../agents/tf-model.js";
+import { DEFAULT_PPO_CONFIG, type PpoConfig, type PpoState, PpoTrainer } from "./ppo.js";
+import { modelFiles } from "./tf-model.js";
 import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 
 interface PpoAlgoState {
@@ -35,8 +36,8 @@ export class PpoAlgorithm implements TrainingAlgorithm {
   ): Promise<PpoAlgorithm> {
     const { tf } = await loadTf();
     // Opponents may be files: load them once, here.
-    const { PropAmmEnv } = await import("../env/gym.js");
-    const probe = await PropAmmEnv.create(env);
+    const { PropAmmEnv } = await import("../gym/env.js");
+    const probe = await PropAmmEnv.create(env, loadStrategy);
     const envConfig = { ...env, opponents: probe.config.opponents };
     let state: PpoState | undefined;
     if (resume) {

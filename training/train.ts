@@ -13,12 +13,12 @@ import {
   readCheckpointState,
   resolveCheckpoint,
   writeCheckpoint,
-} from "../checkpoints/checkpoint.js";
-import { DEFAULT_ENV_CONFIG, type EnvConfig } from "../env/gym.js";
+} from "../agents/checkpoint.js";
+import { DEFAULT_ENV_CONFIG, type EnvConfig } from "../gym/env.js";
 import { resolveConfig } from "../env/config.js";
 import { ConfigError } from "../env/config.js";
-import { RolloutPool } from "../agents/rollout-pool.js";
-import type { RolloutResult } from "../agents/rollout.js";
+import { RolloutPool } from "./rollout-pool.js";
+import type { RolloutResult } from "./rollout.js";
 import { flatFromSpec } from "../agents/mlp.js";
 import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { EsAlgorithm } from "./es-algorithm.js";

@@ -1,0 +1,352 @@
+/**
+ * PropAmmEnv: the fee-setting MDP of SPEC §6 with Gymnasium's reset/step semantics.
+ *
+ * The agent controls pool 0 (opponents follow, the normalizer is last). Decisions happen at
+ * reset, in the agent pool's afterSwap once `decisionInterval` steps have passed since the last
+ * decision, and at every epoch boundary; the simulation pauses inside that hook, and the action
+ * passed to the next step() takes effect from the very next quote.
+ */
+import {
+  AGENT_NAME,
+  type AgentFeatures,
+  type DecisionKind,
+  agentPool,
+  initialFeatures,
+  readFeatures,
+  setAgentFees,
+} from "../env/builtins/agent.js";
+import { ConfigError, type MarketPins, type SimConfig, checkFeeBps, resolveConfig } from "../env/config.js";
+import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
+import { RandomStream } from "../env/rng.js";
+import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
+import { Box } from "./spaces.js";
+import { riskAdjustedScore } from "../env/capital.js";
+
+export type RewardMode = "dense" | "sparse";
+/** What the reward is measured against: nothing (SPEC §6), or the normalizer's edge over the same interval. */
+export type RewardBaseline = "none" | "normalizer";
+
+export interface EnvConfig {
+  /** Opponent strategies: built-in names or strategy sources (files: use PropAmmEnv.create with a resolver). */
+  opponents: (string | StrategySource)[];
+  /** Minimum steps between two afterSwap decisions (SPEC §6; default 100). */
+  decisionInterval: number;
+  rewardMode: RewardMode;
+  /**
+   * "normalizer" subtracts the normalizer's edge over the same interval (dense: since the last
+   * decision; sparse: over the closed epochs), so the agent learns to out-earn the reference
+   * pool rather than only to earn. Default "none", as SPEC §6 defines the reward.
+   */
+  rewardBaseline: RewardBaseline;
+  /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
+  rewardScale: number;
+  /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
+  feeMinBps: number;
+  feeMaxBps: number;
+  /** Simulation configuration: steps, epochLen, market pins, ... (SPEC §2 defaults). */
+  sim: Partial<SimConfig>;
+}
+
+export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
+  opponents: ["starter"],
+  decisionInterval: 100,
+  rewardMode: "dense",
+  rewardBaseline: "none",
+  rewardScale: 0.01,
+  feeMinBps: 0,
+  feeMaxBps: 250,
+  sim: {},
+});
+
+/** Observation scaling (documented in docs/gym.md): obs = [min(10, 100*sigma_hat), flow_ema, w, epoch_step/epochLen, n_pools/17]. */
+export const SIGMA_OBS_SCALE = 100;
+export const SIGMA_OBS_MAX = 10;
+export const MAX_POOLS = 17;
+
+export const OBSERVATION_SPACE = new Box([0, 0, 0, 0, 0], [SIGMA_OBS_MAX, 1, 1, 1, 1]);
+export const ACTION_SPACE = new Box([-1, -1], [1, 1]);
+
+export interface ResetOptions {
+  /** Market parameters pinned for this episode (and the episodes after it, until changed). */
+  market?: MarketPins;
+}
+
+export interface StepInfo {
+  features: AgentFeatures;
+  decision: DecisionKind | "end";
+  simSeed: number;
+  simStep: number;
+  epoch: number;
+  agentEdge: number;
+  normalizerEdge: number;
+  capitalWeight: number;
+  /** Side of the agent pool's trade that triggered a "swap" decision, else null. */
+  tradeSide: 0 | 1 | null;
+  /** Fees in force after this step's action (bps). */
+  feesBps: [number, number];
+  /** The whole simulation's results, on the last step of an episode. */
+  episode?: SimulationResult;
+}
+
+export interface StepResult {
+  observation: Float32Array;
+  reward: number;
+  terminated: boolean;
+  truncated: boolean;
+  info: StepInfo;
+}
+
+/** The observation (SPEC §6 features, scaled and clipped to the observation space). Exported policies compute it the same way. */
+export function observationFromFeatures(f: AgentFeatures, epochLen: number, out = new Float32Array(5)): Float32Array {
+  out[0] = Math.min(SIGMA_OBS_MAX, Math.max(0, f.sigmaHat * SIGMA_OBS_SCALE));
+  out[1] = Math.min(1, Math.max(0, f.flowEma));
+  out[2] = Math.min(1, Math.max(0, f.capitalWeight));
+  out[3] = Math.min(1, Math.max(0, f.epochStep / epochLen));
+  out[4] = Math.min(1, f.nPools / MAX_POOLS);
+  return out;
+}
+
+/** Action in [-1, 1] -> fee in bps over [feeMin, feeMax]; finite values outside are clipped. */
+export function actionToFeeBps(a: number, feeMinBps: number, feeMaxBps: number): number {
+  const c = Math.min(1, Math.max(-1, a));
+  return feeMinBps + ((c + 1) / 2) * (feeMaxBps - feeMinBps);
+}
+
+export class EnvError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EnvError";
+  }
+}
+
+function checkEnvConfig(c: EnvConfig): void {
+  if (!Number.isSafeInteger(c.decisionInterval) || c.decisionInterval < 0) {
+    throw new ConfigError(`decisionInterval must be an integer >= 0 (got ${c.decisionInterval})`);
+  }
+  if (c.rewardMode !== "dense" && c.rewardMode !== "sparse") {
+    throw new ConfigError(`rewardMode must be 'dense' or 'sparse' (got ${String(c.rewardMode)})`);
+  }
+  if (c.rewardBaseline !== "none" && c.rewardBaseline !== "normalizer") {
+    throw new ConfigError(`rewardBaseline must be 'none' or 'normalizer' (got ${String(c.rewardBaseline)})`);
+  }
+  if (!Number.isFinite(c.rewardScale) || c.rewardScale <= 0 || c.rewardScale > 1e6)
+    throw new ConfigError(`rewardScale must be in (0, 1e6] (got ${c.rewardScale})`);
+  checkFeeBps("feeMinBps", c.feeMinBps);
+  checkFeeBps("feeMaxBps", c.feeMaxBps);
+  if (!(c.feeMaxBps > c.feeMinBps))
+    throw new ConfigError(`feeMaxBps must exceed feeMinBps (got ${c.feeMinBps}..${c.feeMaxBps})`);
+  if (!Array.isArray(c.opponents)) throw new ConfigError("opponents must be a list of strategies");
+}
+
+function resolveOpponent(o: string | StrategySource): StrategySource {
+  if (typeof o === "function") return o;
+  const src = builtinSource(o);
+  if (!src) {
+    throw new ConfigError(
+      `unknown opponent '${o}' (${BUILTIN_HELP}; files and checkpoints need PropAmmEnv.create(config, loadStrategy))`,
+    );
+  }
+  return src;
+}
+
+/** Turns a strategy spec (a name, a path) into a source; `loadStrategy` resolves files and checkpoints. */
+export type StrategyResolver = (spec: string) => StrategySource | Promise<StrategySource>;
+
+/** The resolver the env uses when none is given: built-in names only. */
+export const resolveBuiltinOpponent: StrategyResolver = (spec) => resolveOpponent(spec);
+
+export class PropAmmEnv {
+  readonly observationSpace = OBSERVATION_SPACE;
+  readonly actionSpace = ACTION_SPACE;
+  readonly config: EnvConfig;
+  readonly simConfig: SimConfig;
+
+  private readonly opponents: StrategySource[];
+  private rng: RandomStream;
+  private pins: MarketPins;
+  private sim: Simulation | null = null;
+  private simSeed = 0;
+  private decision: DecisionKind | "end" = "reset";
+  private edgeAtDecision = 0;
+  private normEdgeAtDecision = 0;
+  private epochsCounted = 0;
+  private done = true;
+  private fees: [number, number] = [0, 0];
+  private tradeSide: 0 | 1 | null = null;
+
+  constructor(config: Partial<EnvConfig> = {}) {
+    // An explicit `undefined` (e.g. from an optional field passed along) means "the default".
+    const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<EnvConfig>;
+    this.config = { ...DEFAULT_ENV_CONFIG, ...given, sim: { ...(config.sim ?? {}) } };
+    checkEnvConfig(this.config);
+    this.opponents = this.config.opponents.map(resolveOpponent);
+    this.simConfig = resolveConfig(this.config.sim, 1 + this.opponents.length);
+    this.pins = { ...this.simConfig.pins };
+    // Never seeded: draw the stream's seed from entropy, as Gymnasium does.
+    this.rng = new RandomStream(`env:${Math.random()}:${Date.now()}`);
+  }
+
+  /**
+   * Builds an env whose opponents are resolved first by `resolve` (which may load files or
+   * checkpoints: pass `loadStrategy`); the env itself knows only the built-in names.
+   */
+  static async create(
+    config: Partial<EnvConfig> = {},
+    resolve: StrategyResolver = resolveBuiltinOpponent,
+  ): Promise<PropAmmEnv> {
+    const opponents = await Promise.all(
+      (config.opponents ?? DEFAULT_ENV_CONFIG.opponents).map((o) => (typeof o === "string" ? resolve(o) : o)),
+    );
+    return new PropAmmEnv({ ...config, opponents });
+  }
+
+  /** Action in [-1, 1] -> fee in bps, linear over [feeMinBps, feeMaxBps]; finite values outside are clipped. */
+  actionToFeeBps(a: number): number {
+    return actionToFeeBps(a, this.config.feeMinBps, this.config.feeMaxBps);
+  }
+
+  /**
+   * Starts an episode. With a seed, the simulation runs on exactly that seed and the env's own
+   * stream restarts from it; without, the next seed comes from that stream.
+   */
+  reset(args: { seed?: number; options?: ResetOptions } = {}): { observation: Float32Array; info: StepInfo } {
+    const { seed, options } = args;
+    // Check everything before changing anything: a rejected reset leaves the env as it was.
+    if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
+      throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
+    }
+    let pins = this.pins;
+    if (options?.market) {
+      pins = { ...this.simConfig.pins, ...options.market };
+      resolveConfig({ ...this.simConfig, pins });
+    }
+    this.pins = pins;
+    if (seed !== undefined) {
+      this.rng = new RandomStream(`env:${seed}`);
+      this.simSeed = seed;
+    } else {
+      this.simSeed = Math.floor(this.rng.uniform() * 2 ** 31);
+    }
+    const agent: StrategySource = () =>
+      agentPool({
+        decisionInterval: this.config.decisionInterval,
+        epochLen: this.simConfig.epochLen,
+        name: AGENT_NAME,
+        decide: (kind, _step, _storage, event) => {
+          this.decision = kind;
+          this.tradeSide = event ? event.side : null;
+          this.sim!.requestPause();
+        },
+      });
+    this.sim = new Simulation(this.simSeed, [agent, ...this.opponents], { ...this.simConfig, pins: this.pins });
+    this.decision = "reset";
+    this.edgeAtDecision = 0;
+    this.normEdgeAtDecision = 0;
+    this.epochsCounted = 0;
+    this.done = false;
+    this.fees = [0, 0];
+    return { observation: this.observation(), info: this.info() };
+  }
+
+  /** Applies an action (two values in [-1, 1]) and runs to the next decision event. */
+  step(action: ArrayLike<number>): StepResult {
+    if (action === null || action === undefined || typeof action.length !== "number") {
+      throw new EnvError("action must be an array of 2 numbers");
+    }
+    if (action.length !== 2)
+      throw new EnvError(`action must have 2 values (side-0 fee, side-1 fee), got ${action.length}`);
+    for (let i = 0; i < 2; i++) {
+      const v = action[i];
+      if (typeof v !== "number" || !Number.isFinite(v))
+        throw new EnvError(`action[${i}] must be a finite number, got ${String(v)}`);
+    }
+    return this.stepFees(this.actionToFeeBps(action[0]), this.actionToFeeBps(action[1]));
+  }
+
+  /** Like step(), with the two fees given directly in bps (scripted policies, tests). */
+  stepFees(fee0Bps: number, fee1Bps: number): StepResult {
+    const sim = this.sim;
+    if (sim === null) throw new EnvError("call reset() before step()");
+    if (this.done) throw new EnvError("the episode has ended: call reset() before step()");
+    checkFeeBps("fee0", fee0Bps);
+    checkFeeBps("fee1", fee1Bps);
+    const pool = sim.pools[0];
+    setAgentFees(pool.storage, fee0Bps, fee1Bps);
+    pool.syncStorage();
+    this.fees = [pool.fee0 * 10000, pool.fee1 * 10000];
+
+    const finished = sim.advance();
+    if (finished) {
+      this.decision = "end";
+      this.done = true;
+    }
+    const norm = sim.pools[sim.pools.length - 1];
+    const reward = this.reward(pool.edge, norm.edge);
+    this.edgeAtDecision = pool.edge;
+    this.normEdgeAtDecision = norm.edge;
+    const info = this.info();
+    if (finished) info.episode = sim.result();
+    return { observation: this.observation(), reward, terminated: finished, truncated: false, info };
+  }
+
+  /**
+   * Dense: edge since the last decision plus the downside penalty of each epoch closed since.
+   * Sparse: the closed epochs' risk-adjusted scores. With the normalizer baseline, its edge over
+   * the same interval (dense) or the same epochs (sparse) is subtracted.
+   */
+  private reward(edgeNow: number, normEdgeNow: number): number {
+    const sim = this.sim!;
+    const epochs = sim.epochSummaries(0);
+    const normEpochs = sim.epochSummaries(sim.pools.length - 1);
+    const lambda = this.simConfig.riskLambda;
+    const dense = this.config.rewardMode === "dense";
+    const baseline = this.config.rewardBaseline === "normalizer";
+    let r = dense ? edgeNow - this.edgeAtDecision : 0;
+    if (dense && baseline) r -= normEdgeNow - this.normEdgeAtDecision;
+    for (; this.epochsCounted < epochs.length; this.epochsCounted++) {
+      const e = epochs[this.epochsCounted].edge;
+      r += dense ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
+      if (!dense && baseline) r -= normEpochs[this.epochsCounted].edge;
+    }
+    return r * this.config.rewardScale;
+  }
+
+  features(): AgentFeatures {
+    const sim = this.sim;
+    if (sim === null) throw new EnvError("call reset() first");
+    return readFeatures(sim.pools[0].storage, initialFeatures(sim.nStrategies));
+  }
+
+  private observation(): Float32Array {
+    return observationFromFeatures(this.features(), this.simConfig.epochLen);
+  }
+
+  private info(): StepInfo {
+    const sim = this.sim!;
+    const agent = sim.pools[0];
+    const norm = sim.pools[sim.pools.length - 1];
+    const step = Math.min(sim.step, this.simConfig.steps - 1);
+    return {
+      features: this.features(),
+      decision: this.decision,
+      simSeed: this.simSeed,
+      simStep: sim.step,
+      epoch: Math.floor(step / this.simConfig.epochLen),
+      agentEdge: agent.edge,
+      normalizerEdge: norm.edge,
+      capitalWeight: agent.capitalWeight,
+      feesBps: [this.fees[0], this.fees[1]],
+      tradeSide: this.decision === "swap" ? this.tradeSide : null,
+    };
+  }
+
+  /** The running simulation (read-only use: results, pools). */
+  get simulation(): Simulation | null {
+    return this.sim;
+  }
+
+  close(): void {
+    this.sim = null;
+    this.done = true;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * propamm eval, sweep and export end to end (dist/cli/main.js; npm test builds first). Numbers
+ * are checked against independent recomputation from the JSON the commands write.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CKPT = join(ROOT, "test/fixtures/export/es-run");
+const tmp = mkdtempSync(join(tmpdir(), "propamm-eval-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/main.js"), ...args], { cwd: tmp, encoding: "utf8" });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+const SMALL = ["--simulations", "6", "--steps", "1000", "--epoch-len", "500", "--workers", "1"];
+
+describe("propamm eval", () => {
+  it("runs each candidate in its own simulations and reports paired differences that match the JSON", () => {
+    const json = join(tmp, "eval.json");
+    const r = cli([
+      "eval",
+      CKPT,
+      "fixed:40",
+      "--against",
+      "starter",
+      ...SMALL,
+      "--json",
+      json,
+      "--plots",
+      join(tmp, "plots"),
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const report = JSON.parse(readFileSync(json, "utf8"));
+    expect(report.runs).toHaveLength(2);
+    // Same seeds in both runs (common random numbers), and the paired difference recomputed by seed.
+    const edges = report.runs.map((run: { simulations: { seed: number; pools: { edge: number }[] }[] }) =>
+      run.simulations.map((s) => [s.seed, s.pools[0].edge]),
+    );
+    expect(edges[0].map((e: number[]) => e[0])).toEqual(edges[1].map((e: number[]) => e[0]));
+    const diffs = edges[0].map((e: number[], i: number) => e[1] - edges[1][i][1]);
+    const mean = diffs.reduce((a: number, b: number) => a + b, 0) / diffs.length;
+    expect(report.pairs[0].diff.mean).toBeCloseTo(mean, 9);
+    expect(r.out).toContain("Candidates compared by seed");
+    expect(r.out).toMatch(/Win vs Norm/);
+    for (const f of ["edge_distribution.svg", "capital_weight.svg"]) {
+      const svg = readFileSync(join(tmp, "plots", f), "utf8");
+      expect(svg.startsWith("<svg")).toBe(true);
+      expect(svg).toContain("</svg>");
+    }
+  });
+
+  it("refuses a corrupted checkpoint with a clear error and exit code 2", () => {
+    const r = cli(["eval", join(tmp, "no-such-checkpoint"), ...SMALL, "--no-plots"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/error: .*not found|unknown strategy/);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("propamm sweep", () => {
+  it("finds the fee with the highest mean edge among those it ran", () => {
+    const json = join(tmp, "sweep.json");
+    const r = cli([
+      "sweep",
+      "fixed",
+      "--from",
+      "20",
+      "--to",
+      "80",
+      "--step",
+      "30",
+      ...SMALL,
+      "--json",
+      json,
+      "--no-plots",
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const s = JSON.parse(readFileSync(json, "utf8"));
+    expect(s.points.map((p: { feeBps: number }) => p.feeBps)).toEqual([20, 50, 80]);
+    const best = s.points.reduce((a: { meanEdge: number }, b: { meanEdge: number }) =>
+      b.meanEdge > a.meanEdge ? b : a,
+    );
+    expect(s.bestFeeBps).toBe(best.feeBps);
+    expect(r.out).toContain(`best fixed fee: ${best.feeBps} bps`);
+    expect(cli(["sweep", "starter"]).code).toBe(2);
+  });
+});
+
+describe("propamm export", () => {
+  it("writes a file that runs like the checkpoint itself", () => {
+    const file = join(tmp, "policy.ts");
+    const r = cli(["export", CKPT, "-o", file]);
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(file)).toBe(true);
+    const a = cli(["run", file, "starter", ...SMALL, "--json", join(tmp, "a.json")]);
+    const b = cli(["run", CKPT, "starter", ...SMALL, "--json", join(tmp, "b.json")]);
+    expect(a.code, a.err).toBe(0);
+    expect(b.code, b.err).toBe(0);
+    const edges = (f: string): number[][] =>
+      JSON.parse(readFileSync(join(tmp, f), "utf8")).simulations.map((s: { pools: { edge: number }[] }) =>
+        s.pools.map((p) => p.edge),
+      );
+    expect(edges("a.json")).toEqual(edges("b.json"));
+    expect(cli(["export", CKPT, "--format", "py"]).code).toBe(2);
+  });
+});

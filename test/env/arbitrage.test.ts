@@ -1,0 +1,397 @@
+/**
+ * The arbitrageur (SPEC §2 step 2) against brute force written here: for each side, profit as a
+ * function of the input is maximised by a dense log-spaced scan followed by golden-section
+ * refinement between the best scan point's neighbours; the better side wins.
+ *
+ * Constant product with fee f on input, g = 1 - f, reserves x (X) and y (Y), spot p = y/x:
+ *   buy X  (side 0, pay d Y):  profit0(d) = S * x*g0*d/(y + g0*d) - d
+ *   sell X (side 1, pay d X):  profit1(d) = y*g1*d/(x + g1*d) - S*d
+ * Both are concave with profit(0) = 0, so a side is profitable iff its slope at 0 is positive:
+ *   profit0'(0) = S*g0*x/y - 1 > 0  <=>  S > p / g0
+ *   profit1'(0) = g1*y/x - S    > 0  <=>  S < g1 * p
+ * Hence no trade at all inside the band g1*p <= S <= p/g0, i.e. (1-fee)*spot <= S <= spot/(1-fee)
+ * for equal fees. For the brute force the profits are evaluated in the algebraically equal forms
+ *   profit0(d) = d * ((S*x*g0 - y) - g0*d) / (y + g0*d)
+ *   profit1(d) = d * ((g1*y - S*x) - S*g1*d) / (x + g1*d)
+ * which avoid the cancellation of `output*S - input` near the optimum, so the scan locates the
+ * optimal input to ~1e-8 relative instead of ~sqrt(eps * input/profit).
+ */
+import { describe, expect, it } from "vitest";
+import { arbitrage, arbitrageConstantProduct, arbitrageGeneric, ArbTrade } from "../../env/arbitrage.js";
+import { fixedFee } from "../../env/builtins/fixed.js";
+import { Pool } from "../../env/pool.js";
+import type { Side, Strategy } from "../../env/strategy.js";
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rng = () => number;
+const uniform = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng();
+const logUniform = (rng: Rng, lo: number, hi: number): number => Math.exp(uniform(rng, Math.log(lo), Math.log(hi)));
+
+// ---------------------------------------------------------------------------------------------
+// Brute force
+
+const INV_PHI = (Math.sqrt(5) - 1) / 2;
+
+interface Best {
+  input: number;
+  profit: number;
+}
+
+/** Golden section for a concave function on [lo, hi]; the endpoints are candidates too. */
+function goldenMax(phi: (t: number) => number, lo: number, hi: number): Best {
+  let best: Best = { input: lo, profit: phi(lo) };
+  const consider = (t: number, v: number) => {
+    if (v > best.profit) best = { input: t, profit: v };
+  };
+  consider(hi, phi(hi));
+  let a = lo;
+  let b = hi;
+  let c = b - INV_PHI * (b - a);
+  let d = a + INV_PHI * (b - a);
+  let fc = phi(c);
+  let fd = phi(d);
+  for (let it = 0; it < 300 && b - a > (hi - lo) * 1e-16; it++) {
+    if (fc >= fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - INV_PHI * (b - a);
+      fc = phi(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + INV_PHI * (b - a);
+      fd = phi(d);
+    }
+  }
+  consider(c, fc);
+  consider(d, fd);
+  return best;
+}
+
+/** Best input on one side: 3000 log-spaced inputs over [upper*1e-14, upper], then golden refinement. */
+function bruteSide(profit: (d: number) => number, upper: number): Best {
+  const M = 3000;
+  const lo = Math.log(upper * 1e-14);
+  const hi = Math.log(upper);
+  const grid = (j: number) => (j < 0 ? 0 : j > M ? upper : Math.exp(lo + ((hi - lo) * j) / M));
+  let k = 0;
+  let bestV = -Infinity;
+  for (let j = 0; j <= M; j++) {
+    const v = profit(grid(j));
+    if (v > bestV) {
+      bestV = v;
+      k = j;
+    }
+  }
+  return goldenMax(profit, grid(k - 1), grid(k + 1));
+}
+
+interface BruteTrade extends Best {
+  side: -1 | Side;
+}
+
+/** Both sides; side -1 when neither has positive profit. */
+function bruteArb(profit0: (d: number) => number, upper0: number, profit1: (d: number) => number, upper1: number) {
+  const b0 = bruteSide(profit0, upper0);
+  const b1 = bruteSide(profit1, upper1);
+  let best: BruteTrade = { side: -1, input: 0, profit: 0 };
+  if (b0.profit > best.profit) best = { side: 0, ...b0 };
+  if (b1.profit > best.profit) best = { side: 1, ...b1 };
+  return best;
+}
+
+interface CpSpec {
+  x: number;
+  y: number;
+  f0: number; // fee fraction, side 0 (buy X)
+  f1: number; // fee fraction, side 1 (sell X)
+}
+
+/**
+ * Brute force for constant product, well-conditioned profit forms (see the header). Upper
+ * bounds: buying X yields less than x X, worth S*x, so d > S*x loses; selling X yields less
+ * than y Y, so d > y/S loses.
+ */
+function bruteCp(c: CpSpec, S: number): BruteTrade {
+  const g0 = 1 - c.f0;
+  const g1 = 1 - c.f1;
+  const c0 = S * c.x * g0 - c.y;
+  const c1 = g1 * c.y - S * c.x;
+  return bruteArb(
+    (d) => (d * (c0 - g0 * d)) / (c.y + g0 * d),
+    S * c.x,
+    (d) => (d * (c1 - S * g1 * d)) / (c.x + g1 * d),
+    c.y / S,
+  );
+}
+
+/** Trader output of constant product with fee, written out here. */
+function cpOut(c: CpSpec, side: Side, d: number): number {
+  return side === 0 ? (c.x * (1 - c.f0) * d) / (c.y + (1 - c.f0) * d) : (c.y * (1 - c.f1) * d) / (c.x + (1 - c.f1) * d);
+}
+
+/** The same curve as a black box: the engine must not know it is constant product. */
+function cpBlackBox(f0: number, f1: number): Strategy {
+  return {
+    name: "black-box cp",
+    computeSwap(side, d, rx, ry) {
+      const gd = (1 - (side === 0 ? f0 : f1)) * d;
+      return side === 0 ? (rx * gd) / (ry + gd) : (ry * gd) / (rx + gd);
+    },
+  };
+}
+
+function randomSpec(rng: Rng): CpSpec {
+  const x = logUniform(rng, 1, 1000);
+  const y = x * 100 * Math.exp(uniform(rng, -1, 1));
+  const fee = () => (rng() < 0.15 ? 0 : uniform(rng, 0, 0.1));
+  return { x, y, f0: fee(), f1: fee() };
+}
+
+/** Fair prices outside the band (above or below by 1e-4..100%) and strictly inside it. */
+function fairPrices(rng: Rng, c: CpSpec): { above: number; below: number; inside: number } {
+  const spot = c.y / c.x;
+  const upperEdge = spot / (1 - c.f0);
+  const lowerEdge = spot * (1 - c.f1);
+  const inside = lowerEdge * (upperEdge / lowerEdge) ** uniform(rng, 0.001, 0.999);
+  return {
+    above: upperEdge * (1 + logUniform(rng, 1e-4, 1)),
+    below: lowerEdge / (1 + logUniform(rng, 1e-4, 1)),
+    inside,
+  };
+}
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+// ---------------------------------------------------------------------------------------------
+
+describe("arbitrageConstantProduct vs brute force", () => {
+  it("matches the brute-force optimal profit (1e-9) and input (1e-6) on both sides", () => {
+    const rng = mulberry32(0xa4b);
+    const out = new ArbTrade();
+    let worstProfit = 0;
+    let worstInput = 0;
+    for (let trial = 0; trial < 300; trial++) {
+      const c = randomSpec(rng);
+      const pool = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
+      const prices = fairPrices(rng, c);
+      for (const [S, side] of [
+        [prices.above, 0],
+        [prices.below, 1],
+      ] as const) {
+        const truth = bruteCp(c, S);
+        expect(truth.side).toBe(side); // the band derivation, checked by brute force
+        expect(arbitrageConstantProduct(pool, S, out)).toBe(out);
+        const label = `x ${c.x} y ${c.y} fees ${c.f0}/${c.f1} S ${S}`;
+        expect(out.side, label).toBe(truth.side);
+        expect(rel(out.profit, truth.profit), label).toBeLessThan(1e-9);
+        expect(rel(out.input, truth.input), label).toBeLessThan(1e-6);
+        // The closed form cannot beat the optimum beyond the rounding of output*S - input, and
+        // reports a consistent trade.
+        const value = out.input * (side === 0 ? 1 : S); // traded value, the scale of that rounding
+        expect(out.profit).toBeLessThanOrEqual(truth.profit + value * 1e-14);
+        expect(rel(out.output, cpOut(c, side, out.input))).toBeLessThan(1e-12);
+        const profit = side === 0 ? out.output * S - out.input : out.output - out.input * S;
+        expect(Math.abs(out.profit - profit)).toBeLessThanOrEqual(1e-12 * out.input * (side === 0 ? 1 : S));
+        worstProfit = Math.max(worstProfit, rel(out.profit, truth.profit));
+        worstInput = Math.max(worstInput, rel(out.input, truth.input));
+      }
+    }
+    expect(worstProfit).toBeLessThan(1e-9);
+    expect(worstInput).toBeLessThan(1e-6);
+  });
+
+  it("trades nothing inside the band (1 - f1) * spot <= S <= spot / (1 - f0)", () => {
+    const rng = mulberry32(0xba2d);
+    const out = new ArbTrade();
+    for (let trial = 0; trial < 300; trial++) {
+      const c = randomSpec(rng);
+      const S = fairPrices(rng, c).inside;
+      expect(bruteCp(c, S).side).toBe(-1);
+      const cp = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
+      const bb = new Pool(cpBlackBox(c.f0, c.f1), c.x, c.y, 1);
+      for (const run of [
+        () => arbitrageConstantProduct(cp, S, out),
+        () => arbitrage(cp, S, out),
+        () => arbitrageGeneric(bb, S, out),
+        () => arbitrage(bb, S, out),
+      ]) {
+        // A stale trade in the out-parameter must be cleared.
+        out.side = 1;
+        out.input = 5;
+        out.output = 7;
+        out.profit = 3;
+        expect(run()).toBe(out);
+        expect(out.side).toBe(-1);
+        expect(out.input).toBe(0);
+        expect(out.output).toBe(0);
+        expect(out.profit).toBe(0);
+      }
+    }
+  });
+
+  it("at the band edges any trade found is worth only rounding", () => {
+    const rng = mulberry32(0xed6e);
+    const out = new ArbTrade();
+    for (let trial = 0; trial < 100; trial++) {
+      const c = randomSpec(rng);
+      const pool = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
+      const spot = c.y / c.x;
+      for (const S of [spot / (1 - c.f0), spot * (1 - c.f1)]) {
+        arbitrageConstantProduct(pool, S, out);
+        expect(out.profit).toBeLessThanOrEqual(c.y * 1e-12);
+      }
+    }
+  });
+});
+
+describe("arbitrageGeneric on black-box curves", () => {
+  it("a black-box copy of constant product gives the closed form's trade", () => {
+    const rng = mulberry32(0x9e4);
+    const closed = new ArbTrade();
+    const generic = new ArbTrade();
+    let worstInput = 0;
+    let worstProfit = 0;
+    const calls: number[] = [];
+    for (let trial = 0; trial < 300; trial++) {
+      const c = randomSpec(rng);
+      const cp = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
+      const bb = new Pool(cpBlackBox(c.f0, c.f1), c.x, c.y, 1);
+      const prices = fairPrices(rng, c);
+      for (const S of [prices.above, prices.below]) {
+        arbitrageConstantProduct(cp, S, closed);
+        const before = bb.quoteCalls;
+        expect(arbitrage(bb, S, generic)).toBe(generic); // dispatches to the generic search
+        calls.push(bb.quoteCalls - before);
+        const label = `x ${c.x} y ${c.y} fees ${c.f0}/${c.f1} S ${S}`;
+        expect(generic.side, label).toBe(closed.side);
+        expect(rel(generic.input, closed.input), label).toBeLessThan(1e-4);
+        expect(rel(generic.profit, closed.profit), label).toBeLessThan(1e-7);
+        const value = generic.input * (generic.side === 0 ? 1 : S);
+        expect(generic.profit).toBeLessThanOrEqual(bruteCp(c, S).profit + value * 1e-14);
+        worstInput = Math.max(worstInput, rel(generic.input, closed.input));
+        worstProfit = Math.max(worstProfit, rel(generic.profit, closed.profit));
+        // arbitrageGeneric called directly agrees with the dispatch.
+        const direct = arbitrageGeneric(bb, S, new ArbTrade());
+        expect(direct.input).toBe(generic.input);
+      }
+    }
+    expect(worstInput).toBeLessThan(1e-4);
+    expect(worstProfit).toBeLessThan(1e-7);
+    expect(Math.max(...calls)).toBeLessThan(1000);
+  });
+
+  it("arbitrage() uses the closed form for declared constant-product pools", () => {
+    const rng = mulberry32(0xd15);
+    for (let trial = 0; trial < 50; trial++) {
+      const c = randomSpec(rng);
+      const pool = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
+      const S = fairPrices(rng, c)[trial % 2 === 0 ? "above" : "below"];
+      const a = arbitrage(pool, S, new ArbTrade());
+      const b = arbitrageConstantProduct(pool, S, new ArbTrade());
+      expect([a.side, a.input, a.output, a.profit]).toEqual([b.side, b.input, b.output, b.profit]);
+    }
+  });
+
+  it("finds the right side when comparing spot to the fair price would pick the wrong one", () => {
+    // A curve with a rebate on one side (gamma > 1) quotes that side above its spot: with
+    // S slightly above spot the heuristic says "buy X", yet only selling X pays, and the mirror.
+    const rng = mulberry32(0x51de);
+    const out = new ArbTrade();
+    for (let trial = 0; trial < 100; trial++) {
+      const x = logUniform(rng, 1, 1000);
+      const y = x * 100 * Math.exp(uniform(rng, -0.5, 0.5));
+      const spot = y / x;
+      const rebate = uniform(rng, 0.02, 0.1);
+      const fee = uniform(rng, 0.01, 0.05) + rebate; // the other side is priced beyond S
+      const sellRebate = trial % 2 === 0;
+      const c: CpSpec = sellRebate ? { x, y, f0: fee, f1: -rebate } : { x, y, f0: -rebate, f1: fee };
+      // Strictly between spot and the rebate side's edge: spot * (1 + rebate) or spot / (1 + rebate).
+      const S = sellRebate
+        ? spot * (1 + rebate * uniform(rng, 0.1, 0.9))
+        : spot / (1 + rebate * uniform(rng, 0.1, 0.9));
+      const heuristic: Side = S > spot ? 0 : 1;
+      const truth = bruteCp(c, S);
+      expect(truth.side).toBe(sellRebate ? 1 : 0);
+      expect(truth.side).not.toBe(heuristic);
+      const pool = new Pool(cpBlackBox(c.f0, c.f1), x, y, 1);
+      arbitrage(pool, S, out);
+      expect(out.side).toBe(truth.side);
+      expect(rel(out.profit, truth.profit)).toBeLessThan(1e-7);
+      expect(rel(out.input, truth.input)).toBeLessThan(1e-4);
+    }
+  });
+
+  it("a piecewise-linear concave curve: matches brute force and the exact optimum at a kink", () => {
+    // Profit S*f(d) - d (or f(d) - S*d) is piecewise linear and concave, so its maximum over
+    // d >= 0 is at 0 or at a kink: evaluating every kink gives the exact optimum.
+    const rng = mulberry32(0x9171);
+    const out = new ArbTrade();
+    let trades = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const x = logUniform(rng, 1, 1000);
+      const y = x * 100 * Math.exp(uniform(rng, -0.5, 0.5));
+      const spot = y / x;
+      const curves = ([0, 1] as const).map((side) => {
+        const scale = side === 0 ? x : y; // output reserve
+        const m0 = (side === 0 ? 1 / spot : spot) * uniform(rng, 0.9, 1.05);
+        const nk = 2 + Math.floor(rng() * 4);
+        const kinks = Array.from({ length: nk }, () => logUniform(rng, 1e-4, 0.5) * (side === 0 ? y : x)).sort(
+          (a, b) => a - b,
+        );
+        const slopes = [m0];
+        for (let j = 0; j < nk; j++) slopes.push(slopes[j] * uniform(rng, 0.3, 0.97));
+        slopes[nk] = 0; // flat tail: output never reaches the paying reserve
+        const f = (d: number) => {
+          let o = 0;
+          let prev = 0;
+          for (let j = 0; j <= nk; j++) {
+            const end = j < nk ? kinks[j] : Infinity;
+            if (d <= end) return o + slopes[j] * (d - prev);
+            o += slopes[j] * (end - prev);
+            prev = end;
+          }
+          return o;
+        };
+        expect(f(kinks[nk - 1])).toBeLessThan(scale); // total output below the reserve
+        return { f, kinks };
+      });
+      const S = spot * Math.exp(uniform(rng, -0.15, 0.15));
+      const profit0 = (d: number) => S * curves[0].f(d) - d;
+      const profit1 = (d: number) => curves[1].f(d) - S * d;
+      const truth = bruteArb(profit0, S * x, profit1, y / S);
+      // Exact: the best kink.
+      let exact = 0;
+      for (const [side, p] of [
+        [0, profit0],
+        [1, profit1],
+      ] as const) {
+        for (const k of curves[side].kinks) exact = Math.max(exact, p(k));
+      }
+      expect(Math.abs(truth.profit - exact)).toBeLessThanOrEqual(exact * 1e-9 + 1e-12); // brute force is right
+      const strategy: Strategy = { name: "pl", computeSwap: (side, d) => curves[side].f(d) };
+      arbitrage(new Pool(strategy, x, y, 1), S, out);
+      if (exact <= 0) {
+        expect(out.side).toBe(-1);
+        continue;
+      }
+      trades++;
+      expect(out.side).toBe(truth.side);
+      expect(rel(out.profit, exact)).toBeLessThan(1e-7);
+      expect(rel(out.output, curves[out.side === -1 ? 0 : out.side].f(out.input))).toBeLessThan(1e-12);
+    }
+    expect(trades).toBeGreaterThan(50);
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { detExp, detLog, detTanh, pow2 } from "../../env/detmath.js";
+
+/** Distance in units in the last place of `ref`. */
+function ulps(a: number, ref: number): number {
+  if (a === ref) return 0;
+  return Math.abs(a - ref) / (Math.abs(ref) * Number.EPSILON);
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("deterministic math (env/detmath.ts)", () => {
+  it("pow2 is exact", () => {
+    for (const k of [-1022, -100, -1, 0, 1, 10, 52, 1023]) expect(pow2(k)).toBe(2 ** k);
+  });
+
+  it("exp, log and tanh stay within 3 ulp of the platform's over a wide range", () => {
+    const rnd = mulberry32(7);
+    for (let i = 0; i < 50_000; i++) {
+      const x = (rnd() - 0.5) * 80;
+      expect(ulps(detExp(x), Math.exp(x))).toBeLessThanOrEqual(3);
+      const y = Math.exp((rnd() - 0.5) * 100);
+      // Relative to |log y| (log y near 0 is handled by the 1 +- tiny cases below).
+      expect(Math.abs(detLog(y) - Math.log(y))).toBeLessThanOrEqual(
+        3 * Number.EPSILON * Math.max(1, Math.abs(Math.log(y))),
+      );
+      const z = (rnd() - 0.5) * 10;
+      expect(ulps(detTanh(z), Math.tanh(z))).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it("keeps relative precision near the cancellation points", () => {
+    for (const d of [1e-15, 1e-12, 1e-8, 1e-4]) {
+      expect(ulps(detLog(1 + d), Math.log(1 + d))).toBeLessThanOrEqual(3);
+      expect(ulps(detLog(1 - d), Math.log(1 - d))).toBeLessThanOrEqual(3);
+      expect(ulps(detTanh(d), Math.tanh(d))).toBeLessThanOrEqual(3);
+      expect(ulps(detTanh(-d), Math.tanh(-d))).toBeLessThanOrEqual(3);
+    }
+  });
+
+  it("handles special values like the IEEE functions", () => {
+    expect(detLog(1)).toBe(0);
+    expect(detLog(0)).toBe(-Infinity);
+    expect(detLog(Infinity)).toBe(Infinity);
+    expect(detLog(-1)).toBeNaN();
+    expect(detLog(5e-324)).toBeCloseTo(Math.log(5e-324), 10);
+    expect(detExp(0)).toBe(1);
+    expect(detExp(1000)).toBe(Infinity);
+    expect(detExp(-1000)).toBe(0);
+    expect(detExp(NaN)).toBeNaN();
+    expect(detTanh(0)).toBe(0);
+    expect(detTanh(50)).toBe(1);
+    expect(detTanh(-50)).toBe(-1);
+    expect(detTanh(NaN)).toBeNaN();
+  });
+
+  it("log inverts exp up to the conditioning of the round trip", () => {
+    // exp rounds to 1 ulp of e^x, which log turns into an absolute error of about eps:
+    // the bound is absolute (eps * max(1, |x|)), not relative to a small x.
+    for (const x of [-700, -20, -1, -1e-3, 1e-3, 0.5, 1, 3, 20, 700]) {
+      expect(Math.abs(detLog(detExp(x)) - x)).toBeLessThanOrEqual(4 * Number.EPSILON * Math.max(1, Math.abs(x)));
+    }
+  });
+});

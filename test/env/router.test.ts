@@ -1,0 +1,601 @@
+/**
+ * The router (SPEC §2 step 3) against brute force written from scratch here. The truth is the
+ * maximum of sum_i f_i(x_i) subject to sum_i x_i = amount, found by direct search over the
+ * allocation using only output curves f_i evaluated by this file (never the router's formulas):
+ * a dense 1-D grid plus golden refinement for two pools, and pairwise exchange (move input between
+ * two pools, optimise that 1-D move by golden section, sweep all pairs until nothing improves) for
+ * three or more. For separable concave objectives pairwise exchange reaches the global optimum:
+ * at any non-optimal feasible point some pool with flow has a left marginal below another pool's
+ * right marginal, so moving input between those two improves the total.
+ */
+import { describe, expect, it } from "vitest";
+import { fixedFee } from "../../env/builtins/fixed.js";
+import { Pool } from "../../env/pool.js";
+import { Router } from "../../env/router.js";
+import type { Side, Strategy } from "../../env/strategy.js";
+
+// ---------------------------------------------------------------------------------------------
+// Seeded randomness
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Rng = () => number;
+const uniform = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng();
+const logUniform = (rng: Rng, lo: number, hi: number): number => Math.exp(uniform(rng, Math.log(lo), Math.log(hi)));
+const intIn = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
+
+// ---------------------------------------------------------------------------------------------
+// Output curves, written independently of the engine
+
+/** Output for input x >= 0 on the routed side. */
+type Curve = (x: number) => number;
+
+/** Constant product with a fee on input: input reserve rin, output reserve rout. */
+function cpCurve(rin: number, rout: number, fee: number): Curve {
+  const g = 1 - fee;
+  return (x) => (x > 0 ? (rout * g * x) / (rin + g * x) : 0);
+}
+
+/** d/dx of cpCurve. */
+function cpMarginal(rin: number, rout: number, fee: number, x: number): number {
+  const g = 1 - fee;
+  return (g * rout * rin) / (rin + g * x) ** 2;
+}
+
+/** Concave, monotone piecewise-linear curve through (0,0) with `slopes[j]` after `kinks[j-1]`. */
+interface PiecewiseLinear {
+  kinks: number[]; // increasing breakpoints, kinks.length = slopes.length - 1
+  slopes: number[]; // non-increasing, >= 0
+}
+
+function plCurve(pl: PiecewiseLinear): Curve {
+  return (x) => {
+    if (!(x > 0)) return 0;
+    let y = 0;
+    let prev = 0;
+    for (let j = 0; j < pl.slopes.length; j++) {
+      const end = j < pl.kinks.length ? pl.kinks[j] : Infinity;
+      if (x <= end) return y + pl.slopes[j] * (x - prev);
+      y += pl.slopes[j] * (end - prev);
+      prev = end;
+    }
+    return y;
+  };
+}
+
+/**
+ * Random concave PL curve starting at slope m0, with 2..5 kinks spread around the order size.
+ * Slopes are scaled down, if needed, so the output at `amount` stays below 0.9 * rout: the
+ * engine's quote guard (output >= paying reserve counts as 0) then never changes the curve.
+ */
+function randomPL(rng: Rng, m0: number, amount: number, rout: number): PiecewiseLinear {
+  const nk = intIn(rng, 2, 5);
+  const kinks: number[] = [];
+  for (let j = 0; j < nk; j++) kinks.push(logUniform(rng, amount * 1e-3, amount * 1.5));
+  kinks.sort((a, b) => a - b);
+  const slopes = [m0];
+  for (let j = 0; j < nk; j++) slopes.push(slopes[j] * uniform(rng, 0.3, 0.97));
+  if (rng() < 0.2) slopes[nk] = 0; // saturating tail
+  const pl = { kinks, slopes };
+  const top = plCurve(pl)(amount);
+  if (top > 0.9 * rout) for (let j = 0; j <= nk; j++) slopes[j] *= (0.9 * rout) / top;
+  return pl;
+}
+
+/** A strategy the engine must treat as a black box: no constantProductFees declaration. */
+function blackBox(name: string, side0: Curve, side1: Curve): Strategy {
+  return { name, computeSwap: (side, input) => (side === 0 ? side0 : side1)(input) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Brute force
+
+const INV_PHI = (Math.sqrt(5) - 1) / 2;
+
+/** Maximises a concave phi on [lo, hi] by golden section; the endpoints are candidates too. */
+function goldenMax(phi: (t: number) => number, lo: number, hi: number): { t: number; v: number } {
+  let best = { t: lo, v: phi(lo) };
+  const consider = (t: number, v: number) => {
+    if (v > best.v) best = { t, v };
+  };
+  consider(hi, phi(hi));
+  let a = lo;
+  let b = hi;
+  let c = b - INV_PHI * (b - a);
+  let d = a + INV_PHI * (b - a);
+  let fc = phi(c);
+  let fd = phi(d);
+  const tol = (hi - lo) * 1e-15;
+  for (let it = 0; it < 200 && b - a > tol; it++) {
+    if (fc >= fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - INV_PHI * (b - a);
+      fc = phi(c);
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + INV_PHI * (b - a);
+      fd = phi(d);
+    }
+  }
+  consider(c, fc);
+  consider(d, fd);
+  return best;
+}
+
+function totalOutput(curves: Curve[], xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < curves.length; i++) s += curves[i](xs[i]);
+  return s;
+}
+
+/** Two pools: a 4001-point grid over the split, then golden section between the best point's neighbours. */
+function bruteForce2(curves: Curve[], amount: number): number[] {
+  const [f, g] = curves;
+  const phi = (t: number) => f(t) + g(amount - t);
+  const M = 4000;
+  let k = 0;
+  let bestV = -Infinity;
+  for (let j = 0; j <= M; j++) {
+    const v = phi((amount * j) / M);
+    if (v > bestV) {
+      bestV = v;
+      k = j;
+    }
+  }
+  const lo = (amount * Math.max(0, k - 1)) / M;
+  const hi = (amount * Math.min(M, k + 1)) / M;
+  const { t } = goldenMax(phi, lo, hi);
+  return [t, amount - t];
+}
+
+/** Three or more pools: pairwise exchange ascent from the even split. */
+function bruteForcePairwise(curves: Curve[], amount: number): number[] {
+  const n = curves.length;
+  const x = new Array<number>(n).fill(amount / n);
+  let total = totalOutput(curves, x);
+  for (let sweep = 0; sweep < 3000; sweep++) {
+    const before = total;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const pair = x[i] + x[j];
+        if (!(pair > 0)) continue;
+        const phi = (t: number) => curves[i](t) + curves[j](pair - t);
+        const current = phi(x[i]);
+        const { t, v } = goldenMax(phi, 0, pair);
+        if (v > current) {
+          x[i] = t;
+          x[j] = pair - t;
+        }
+      }
+    }
+    total = totalOutput(curves, x);
+    if (!(total - before > Math.abs(total) * 1e-16)) break;
+  }
+  return x;
+}
+
+function bruteForce(curves: Curve[], amount: number): number[] {
+  if (curves.length === 1) return [amount];
+  if (curves.length === 2) return bruteForce2(curves, amount);
+  return bruteForcePairwise(curves, amount);
+}
+
+/** Exact optimum for piecewise-linear curves: fill segments in order of slope (greedy is optimal). */
+function greedyPL(pls: PiecewiseLinear[], amount: number): number {
+  const segs: { slope: number; len: number }[] = [];
+  for (const pl of pls) {
+    let prev = 0;
+    for (let j = 0; j < pl.slopes.length; j++) {
+      const end = j < pl.kinks.length ? pl.kinks[j] : Infinity;
+      segs.push({ slope: pl.slopes[j], len: end - prev });
+      prev = end;
+    }
+  }
+  segs.sort((a, b) => b.slope - a.slope);
+  let left = amount;
+  let out = 0;
+  for (const s of segs) {
+    const take = Math.min(left, s.len);
+    out += take * s.slope;
+    left -= take;
+    if (left <= 0) break;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+interface CpSpec {
+  rx: number;
+  ry: number;
+  bid: number; // bps, side 0
+  ask: number; // bps, side 1
+}
+
+function randomCpSpec(rng: Rng, maxFeeBps = 500): CpSpec {
+  const rx = logUniform(rng, 2, 1000);
+  const spot = 100 * Math.exp(uniform(rng, -0.3, 0.3));
+  const fee = () => (rng() < 0.2 ? 0 : Math.round(uniform(rng, 0, maxFeeBps) * 100) / 100);
+  return { rx, ry: rx * spot, bid: fee(), ask: fee() };
+}
+
+/** The trader's curve on `side` for a constant-product spec. */
+function cpCurveOf(s: CpSpec, side: Side): Curve {
+  return side === 0 ? cpCurve(s.ry, s.rx, s.bid / 1e4) : cpCurve(s.rx, s.ry, s.ask / 1e4);
+}
+
+function cpMarginalOf(s: CpSpec, side: Side, x: number): number {
+  return side === 0 ? cpMarginal(s.ry, s.rx, s.bid / 1e4, x) : cpMarginal(s.rx, s.ry, s.ask / 1e4, x);
+}
+
+function inputReserve(s: CpSpec, side: Side): number {
+  return side === 0 ? s.ry : s.rx;
+}
+
+/**
+ * Order size from small (1e-6 of the mean input reserve) to half of it. Smaller orders have
+ * their own test below.
+ */
+function randomAmount(rng: Rng, meanReserve: number): number {
+  return meanReserve * logUniform(rng, 1e-6, 0.5);
+}
+
+function routeOnce(router: Router, pools: Pool[], side: Side, amount: number): Float64Array {
+  const alloc = new Float64Array(pools.length).fill(NaN);
+  router.route(pools, side, amount, alloc);
+  return alloc;
+}
+
+/** Properties every allocation must have: non-negative, no dust, sums to the order. */
+function checkAllocationShape(alloc: Float64Array, amount: number, mustSum = true): void {
+  let sum = 0;
+  for (const a of alloc) {
+    expect(Number.isFinite(a)).toBe(true);
+    expect(a).toBeGreaterThanOrEqual(0);
+    if (a !== 0) expect(a).toBeGreaterThanOrEqual(amount * 1e-9);
+    sum += a;
+  }
+  const label = `allocations ${Array.from(alloc).join(", ")} sum to ${sum} for an order of ${amount}`;
+  if (mustSum) expect(Math.abs(sum - amount), label).toBeLessThanOrEqual(amount * 1e-9);
+  else expect(sum, label).toBeLessThanOrEqual(amount * (1 + 1e-9));
+}
+
+interface Gap {
+  worst: number; // largest (brute - router) / brute
+  overshoot: number; // largest (router - brute) / brute
+}
+
+function newGap(): Gap {
+  return { worst: 0, overshoot: 0 };
+}
+
+/**
+ * Compares the router's total output (evaluated on our curves) with the brute-force optimum for
+ * the order. The router cannot beat the optimum for the input it actually spent (a split that
+ * spends a little more than the order is caught by checkAllocationShape, not here), so beyond
+ * rounding its output must not exceed brute force at the allocation's own sum.
+ */
+function compare(gap: Gap, curves: Curve[], alloc: Float64Array, amount: number, tol: number): void {
+  const got = totalOutput(curves, alloc);
+  const best = totalOutput(curves, bruteForce(curves, amount));
+  const shortfall = (best - got) / best;
+  gap.worst = Math.max(gap.worst, shortfall);
+  expect(shortfall, `router ${got} vs brute force ${best} (amount ${amount})`).toBeLessThanOrEqual(tol);
+  const spent = alloc.reduce((s, a) => s + a, 0);
+  const bestSpent = totalOutput(curves, bruteForce(curves, spent));
+  const excess = (got - bestSpent) / bestSpent;
+  gap.overshoot = Math.max(gap.overshoot, excess);
+  expect(excess, `router ${got} beats brute force ${bestSpent} at its input ${spent}`).toBeLessThanOrEqual(1e-12);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe("router, constant-product pools (closed form) vs brute force", () => {
+  it("one pool takes the whole order, at any order size", () => {
+    const router = new Router(4);
+    const pool = new Pool(fixedFee(30, 70), 100, 10000, 1);
+    for (const side of [0, 1] as const) {
+      for (const amount of [5000, 12.5, 1, 1e-3, 1e-6, 1e-8]) {
+        const alloc = routeOnce(router, [pool], side, amount);
+        expect(Math.abs(alloc[0] / amount - 1), `side ${side}, order ${amount}: got ${alloc[0]}`).toBeLessThanOrEqual(
+          1e-9,
+        );
+      }
+    }
+  });
+
+  it("identical pools split evenly, and equal-fee pools at one spot split in proportion to depth", () => {
+    // Same fee g and spot p: f'(x) = g p rin^2 / (rin + g x)^2 is equal across pools iff x / rin is.
+    const router = new Router(8);
+    const same = [0, 1, 2, 3].map(() => new Pool(fixedFee(30), 100, 10000, 0.25));
+    for (const side of [0, 1] as const) {
+      const alloc = routeOnce(router, same, side, side === 0 ? 700 : 7);
+      for (const a of alloc) expect(a).toBeCloseTo((side === 0 ? 700 : 7) / 4, 9);
+    }
+    const depths = [1, 2.5, 4, 10];
+    const deep = depths.map((d) => new Pool(fixedFee(45), 20 * d, 2000 * d, 0.25));
+    const totalDepth = depths.reduce((s, d) => s + d, 0);
+    for (const side of [0, 1] as const) {
+      const amount = side === 0 ? 1500 : 15;
+      const alloc = routeOnce(router, deep, side, amount);
+      depths.forEach((d, i) => expect(alloc[i] / ((amount * d) / totalDepth) - 1).toBeLessThan(1e-9));
+      depths.forEach((d, i) => expect(alloc[i] / ((amount * d) / totalDepth) - 1).toBeGreaterThan(-1e-9));
+    }
+  });
+
+  it("two pools: within 1e-6 of a fine grid + golden refinement, equimarginal", () => {
+    runCpScenarios(0xa11ce, 2, 2, 1000);
+  });
+
+  it("three to six pools: within 1e-6 of pairwise-exchange ascent, equimarginal", () => {
+    runCpScenarios(0xb0b, 3, 6, 600);
+  });
+
+  it("the brute force itself: pairwise exchange agrees with the 2-pool grid search", () => {
+    const rng = mulberry32(77);
+    for (let trial = 0; trial < 100; trial++) {
+      const specs = [randomCpSpec(rng), randomCpSpec(rng)];
+      const side: Side = rng() < 0.5 ? 0 : 1;
+      const curves = specs.map((s) => cpCurveOf(s, side));
+      const amount = randomAmount(rng, (inputReserve(specs[0], side) + inputReserve(specs[1], side)) / 2);
+      const a = totalOutput(curves, bruteForce2(curves, amount));
+      const b = totalOutput(curves, bruteForcePairwise(curves, amount));
+      expect(Math.abs(a - b) / a).toBeLessThan(1e-13);
+    }
+  });
+});
+
+function runCpScenarios(seed: number, nMin: number, nMax: number, trials: number): void {
+  const rng = mulberry32(seed);
+  const router = new Router(16);
+  const gap = newGap();
+  let worstMarginal = 0;
+  for (let trial = 0; trial < trials; trial++) {
+    const n = intIn(rng, nMin, nMax);
+    const specs = Array.from({ length: n }, () => randomCpSpec(rng, rng() < 0.3 ? 900 : 300));
+    const pools = specs.map((s) => new Pool(fixedFee(s.bid, s.ask), s.rx, s.ry, 1 / n));
+    const side: Side = trial % 2 === 0 ? 0 : 1;
+    const meanReserve = specs.reduce((s, p) => s + inputReserve(p, side), 0) / n;
+    const amount = randomAmount(rng, meanReserve);
+    const alloc = routeOnce(router, pools, side, amount);
+    expect(router.lastQuoteCalls).toBe(0); // closed forms need no quotes
+    checkAllocationShape(alloc, amount);
+    const curves = specs.map((s) => cpCurveOf(s, side));
+    compare(gap, curves, alloc, amount, 1e-6);
+
+    // Equimarginal: pools with flow share lambda*; the others start below it.
+    const margins = specs.map((s, i) => cpMarginalOf(s, side, alloc[i]));
+    const flowing = margins.filter((_, i) => alloc[i] > 0);
+    expect(flowing.length).toBeGreaterThan(0);
+    const lambda = flowing.reduce((s, m) => s + m, 0) / flowing.length;
+    for (let i = 0; i < n; i++) {
+      const rel = margins[i] / lambda - 1;
+      if (alloc[i] > 0) {
+        worstMarginal = Math.max(worstMarginal, Math.abs(rel));
+        expect(Math.abs(rel), `pool ${i} marginal ${margins[i]} vs lambda ${lambda}`).toBeLessThan(1e-6);
+      } else {
+        // A dropped dust allocation (< 1e-9 of the order) leaves a first marginal a hair above lambda*.
+        expect(rel, `idle pool ${i} first marginal ${margins[i]} > lambda ${lambda}`).toBeLessThan(1e-7);
+      }
+    }
+  }
+  expect(gap.worst).toBeLessThan(1e-6);
+  expect(worstMarginal).toBeLessThan(1e-6);
+}
+
+describe("router, black-box concave curves vs brute force", () => {
+  const calls: number[] = [];
+
+  /** Routes, checks the quote-call accounting and records calls per black-box pool. */
+  function routeCounting(router: Router, pools: Pool[], side: Side, amount: number, nbb: number): Float64Array {
+    const before = pools.reduce((s, p) => s + p.quoteCalls, 0);
+    const alloc = routeOnce(router, pools, side, amount);
+    const after = pools.reduce((s, p) => s + p.quoteCalls, 0);
+    expect(router.lastQuoteCalls).toBe(after - before); // the counter matches the quotes made
+    calls.push(router.lastQuoteCalls / nbb);
+    expect(router.lastQuoteCalls / nbb).toBeLessThan(150);
+    return alloc;
+  }
+
+  it("piecewise-linear concave curves: within 1e-4 of brute force and of the exact greedy fill", () => {
+    const rng = mulberry32(0x91ece);
+    const router = new Router(16);
+    const gap = newGap();
+    for (let trial = 0; trial < 600; trial++) {
+      const n = intIn(rng, 1, 6);
+      const side: Side = trial % 2 === 0 ? 0 : 1;
+      const specs = Array.from({ length: n }, () => randomCpSpec(rng));
+      const meanReserve = specs.reduce((s, p) => s + inputReserve(p, side), 0) / n;
+      const amount = randomAmount(rng, meanReserve);
+      // First slope near the pool's spot, less up to a 5% fee.
+      const pls = specs.map((s) => {
+        const m0 = (side === 0 ? s.rx / s.ry : s.ry / s.rx) * uniform(rng, 0.95, 1);
+        return randomPL(rng, m0, amount, side === 0 ? s.rx : s.ry);
+      });
+      const curves = pls.map(plCurve);
+      const pools = specs.map(
+        (s, i) => new Pool(blackBox(`pl${i}`, side === 0 ? curves[i] : () => 0, curves[i]), s.rx, s.ry, 1 / n),
+      );
+      const alloc = routeCounting(router, pools, side, amount, n);
+      const absorbs = pls.some((pl) => pl.slopes[pl.slopes.length - 1] > 0);
+      checkAllocationShape(alloc, amount, absorbs);
+      compare(gap, curves, alloc, amount, 1e-4);
+      const exact = greedyPL(pls, amount);
+      const brute = totalOutput(curves, bruteForce(curves, amount));
+      expect(Math.abs(brute - exact) / exact).toBeLessThan(1e-12); // the brute force is right
+      expect((exact - totalOutput(curves, alloc)) / exact).toBeLessThan(1e-4);
+    }
+    expect(gap.worst).toBeLessThan(1e-4);
+  });
+
+  it("black-box constant product with high (500-2000 bps) and zero fees: within 1e-4", () => {
+    const rng = mulberry32(0xfee);
+    const router = new Router(16);
+    const gap = newGap();
+    for (let trial = 0; trial < 600; trial++) {
+      const n = intIn(rng, 1, 6);
+      const side: Side = trial % 2 === 0 ? 0 : 1;
+      const specs = Array.from({ length: n }, () => {
+        const s = randomCpSpec(rng);
+        const fee = () => (rng() < 0.35 ? 0 : Math.round(uniform(rng, 500, 2000)));
+        return { ...s, bid: fee(), ask: fee() };
+      });
+      const curves = specs.map((s) => cpCurveOf(s, side));
+      const pools = specs.map(
+        (s, i) => new Pool(blackBox(`cp${i}`, cpCurveOf(s, 0), cpCurveOf(s, 1)), s.rx, s.ry, 1 / n),
+      );
+      const meanReserve = specs.reduce((s, p) => s + inputReserve(p, side), 0) / n;
+      const amount = randomAmount(rng, meanReserve);
+      const alloc = routeCounting(router, pools, side, amount, n);
+      checkAllocationShape(alloc, amount);
+      compare(gap, curves, alloc, amount, 1e-4);
+    }
+    expect(gap.worst).toBeLessThan(1e-4);
+  });
+
+  it("black boxes mixed with closed-form pools in one route: within 1e-4", () => {
+    const rng = mulberry32(0x313);
+    const router = new Router(16);
+    const gap = newGap();
+    for (let trial = 0; trial < 600; trial++) {
+      const side: Side = trial % 2 === 0 ? 0 : 1;
+      const nCp = intIn(rng, 1, 3);
+      const nBb = intIn(rng, 1, 3);
+      const cpSpecs = Array.from({ length: nCp }, () => randomCpSpec(rng, 400));
+      const bbSpecs = Array.from({ length: nBb }, () => randomCpSpec(rng, 2000));
+      const meanReserve = [...cpSpecs, ...bbSpecs].reduce((s, p) => s + inputReserve(p, side), 0) / (nCp + nBb);
+      const amount = randomAmount(rng, meanReserve);
+      const curves: Curve[] = [];
+      const pools: Pool[] = [];
+      for (const s of cpSpecs) {
+        curves.push(cpCurveOf(s, side));
+        pools.push(new Pool(fixedFee(s.bid, s.ask), s.rx, s.ry, 0.2));
+      }
+      bbSpecs.forEach((s, i) => {
+        if (rng() < 0.5) {
+          const m0 = (side === 0 ? s.rx / s.ry : s.ry / s.rx) * uniform(rng, 0.95, 1);
+          const c = plCurve(randomPL(rng, m0, amount, side === 0 ? s.rx : s.ry));
+          curves.push(c);
+          pools.push(new Pool(blackBox(`pl${i}`, c, c), s.rx, s.ry, 0.2));
+        } else {
+          curves.push(cpCurveOf(s, side));
+          pools.push(new Pool(blackBox(`cp${i}`, cpCurveOf(s, 0), cpCurveOf(s, 1)), s.rx, s.ry, 0.2));
+        }
+      });
+      // Interleave: put closed-form and black-box pools in a random order.
+      const order = pools.map((_, i) => i).sort(() => rng() - 0.5);
+      const shuffledPools = order.map((i) => pools[i]);
+      const shuffledCurves = order.map((i) => curves[i]);
+      const alloc = routeCounting(router, shuffledPools, side, amount, nBb);
+      checkAllocationShape(alloc, amount);
+      compare(gap, shuffledCurves, alloc, amount, 1e-4);
+    }
+    expect(gap.worst).toBeLessThan(1e-4);
+  });
+
+  it("spends far fewer quotes per black-box pool than the reference's thousands", () => {
+    expect(calls.length).toBeGreaterThan(0);
+    const mean = calls.reduce((s, c) => s + c, 0) / calls.length;
+    const max = Math.max(...calls);
+    console.info(`router quote calls per black-box pool per order: mean ${mean.toFixed(1)}, max ${max.toFixed(1)}`);
+    expect(max).toBeLessThan(150);
+  });
+});
+
+describe("router, dust", () => {
+  /**
+   * Pool A (deep) and pool B whose first marginal sits a relative eps above lambda* of A alone,
+   * so B's optimal share is tiny. Its true share is found by bisection on the marginal gap
+   * f_A'(amount - x) - f_B'(x), which is decreasing in x.
+   */
+  function tinyShare(eps: number, side: Side) {
+    const a: CpSpec = { rx: 100, ry: 10000, bid: 30, ask: 30 };
+    const amount = side === 0 ? 50 : 0.5;
+    const lambdaA = cpMarginalOf(a, side, amount);
+    const feeB = 0.0025;
+    // B: rin = 4000 units of input, first marginal (1 - feeB) * rout / rin = lambdaA * (1 + eps).
+    const rinB = side === 0 ? 4000 : 40;
+    const routB = (lambdaA * (1 + eps) * rinB) / (1 - feeB);
+    const b: CpSpec =
+      side === 0 ? { rx: routB, ry: rinB, bid: 25, ask: 25 } : { rx: rinB, ry: routB, bid: 25, ask: 25 };
+    let lo = 0;
+    let hi = amount;
+    for (let it = 0; it < 300; it++) {
+      const mid = 0.5 * (lo + hi);
+      if (cpMarginalOf(a, side, amount - mid) < cpMarginalOf(b, side, mid)) lo = mid;
+      else hi = mid;
+    }
+    const pools = [a, b].map((s) => new Pool(fixedFee(s.bid, s.ask), s.rx, s.ry, 0.5));
+    return { pools, amount, share: 0.5 * (lo + hi) };
+  }
+
+  it("drops allocations below 1e-9 of the order and keeps those above", () => {
+    const router = new Router(4);
+    for (const side of [0, 1] as const) {
+      for (const eps of [1e-13, 1e-12, 3e-12]) {
+        const { pools, amount, share } = tinyShare(eps, side);
+        expect(share).toBeGreaterThan(0);
+        expect(share).toBeLessThan(amount * 0.5e-9);
+        const alloc = routeOnce(router, pools, side, amount);
+        expect(alloc[1]).toBe(0);
+        expect(Math.abs(alloc[0] - amount)).toBeLessThanOrEqual(amount * 1e-9);
+      }
+      for (const eps of [1e-10, 1e-9, 1e-7]) {
+        const { pools, amount, share } = tinyShare(eps, side);
+        expect(share).toBeGreaterThan(amount * 2e-9);
+        const alloc = routeOnce(router, pools, side, amount);
+        expect(Math.abs(alloc[1] / share - 1)).toBeLessThan(1e-3);
+        expect(Math.abs(alloc[0] + alloc[1] - amount)).toBeLessThanOrEqual(amount * 1e-12);
+      }
+    }
+  });
+
+  it("tiny orders: every allocation is 0 or at least 1e-9 of the order, and they sum to it", () => {
+    const rng = mulberry32(0xd057);
+    const router = new Router(16);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = intIn(rng, 2, 8);
+      const side: Side = trial % 2 === 0 ? 0 : 1;
+      const specs = Array.from({ length: n }, () => randomCpSpec(rng));
+      const pools = specs.map((s) => new Pool(fixedFee(s.bid, s.ask), s.rx, s.ry, 1 / n));
+      const amount = inputReserve(specs[0], side) * logUniform(rng, 1e-12, 1e-6);
+      const alloc = routeOnce(router, pools, side, amount);
+      checkAllocationShape(alloc, amount);
+    }
+  });
+
+  it("a zero or non-positive order allocates nothing", () => {
+    const router = new Router(4);
+    const pools = [
+      new Pool(fixedFee(30), 100, 10000, 0.5),
+      new Pool(
+        blackBox(
+          "bb",
+          (x) => x / 100,
+          (x) => x * 100,
+        ),
+        100,
+        10000,
+        0.5,
+      ),
+    ];
+    for (const amount of [0, -1, NaN]) {
+      const alloc = routeOnce(router, pools, 0, amount);
+      expect(Array.from(alloc)).toEqual([0, 0]);
+    }
+  });
+});

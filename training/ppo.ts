@@ -1,0 +1,425 @@
+/**
+ * PPO for the continuous fee action (Schulman et al. 2017), in the CleanRL layout: one config
+ * with defaults, then the loop. A Gaussian policy (MLP mean, learned state-independent log-std),
+ * a separate value network, GAE, the clipped surrogate, clipped value loss, advantage and
+ * running observation normalisation, an entropy bonus and global gradient-norm clipping.
+ *
+ * Each iteration plays one whole episode per env (episodes are ~100 decisions), so an iteration
+ * needs no bootstrapping at a cut and resuming from a checkpoint is exact. Acting uses the plain
+ * MLP evaluator with the current weights; tfjs computes the updates.
+ */
+import type * as TF from "@tensorflow/tfjs";
+import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
+import { RandomStream, type RandomStreamState } from "../env/rng.js";
+import { feeToAction } from "../agents/agent.js";
+import type { Tf } from "./backend.js";
+import { initParams } from "./init.js";
+import { type Activation, MlpPolicy, type ObsNormStats, RunningStats, specFromFlat } from "../agents/mlp.js";
+import { buildMlp, getFlatWeights, setFlatWeights } from "./tf-model.js";
+import { ACTION_SIZE, OBS_SIZE, TRAIN_SEED_MIN } from "./es.js";
+
+export interface PpoConfig {
+  hidden: number[];
+  activation: Activation;
+  /** Episodes collected per iteration, one per env. */
+  numEnvs: number;
+  learningRate: number;
+  gamma: number;
+  gaeLambda: number;
+  updateEpochs: number;
+  numMinibatches: number;
+  clipCoef: number;
+  clipValueLoss: boolean;
+  entCoef: number;
+  vfCoef: number;
+  maxGradNorm: number;
+  normAdvantages: boolean;
+  initLogStd: number;
+  /** The initial policy's mean fee, in bps. */
+  initialFeeBps: number;
+  obsClip: number;
+}
+
+export const DEFAULT_PPO_CONFIG: PpoConfig = {
+  hidden: [64, 64],
+  activation: "tanh",
+  numEnvs: 8,
+  learningRate: 3e-4,
+  gamma: 0.99,
+  gaeLambda: 0.95,
+  updateEpochs: 10,
+  numMinibatches: 4,
+  clipCoef: 0.2,
+  clipValueLoss: true,
+  entCoef: 0.0,
+  vfCoef: 0.5,
+  maxGradNorm: 0.5,
+  normAdvantages: true,
+  initLogStd: -1.0,
+  initialFeeBps: 50,
+  obsClip: 10,
+};
+
+export interface PpoState {
+  iteration: number;
+  timesteps: number;
+  episodes: number;
+  actor: Float32Array;
+  critic: Float32Array;
+  logStd: Float32Array;
+  /** Adam moments as tfjs keeps them, in variable order. */
+  optimizer: { name: string; values: number[]; shape: number[] }[];
+  /**
+   * Adam's running beta powers. tfjs rebuilds them as pow(beta, t) on setWeights, which can
+   * differ in the last bit from the product an uninterrupted run accumulated; saving them keeps
+   * a resumed run bit-identical.
+   */
+  adamBetaPowers?: [number, number];
+  obsNorm: ObsNormStats;
+  rng: RandomStreamState;
+}
+
+export interface PpoIterationMetrics {
+  iteration: number;
+  timesteps: number;
+  episodes: number;
+  meanReturn: number;
+  meanEdge: number;
+  meanEdgeVsNormalizer: number;
+  policyLoss: number;
+  valueLoss: number;
+  entropy: number;
+  approxKl: number;
+  clipFraction: number;
+  std: number;
+}
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** tfjs keeps Adam's beta powers in private variables; checkpoints need them (see PpoState). */
+interface AdamInternals {
+  accBeta1: TF.Variable;
+  accBeta2: TF.Variable;
+}
+
+type GradientMap = Parameters<TF.AdamOptimizer["applyGradients"]>[0];
+
+export class PpoTrainer {
+  readonly actorSizes: number[];
+  readonly criticSizes: number[];
+  readonly actor: TF.Sequential;
+  readonly critic: TF.Sequential;
+  readonly logStd: TF.Variable;
+  private readonly optimizer: TF.AdamOptimizer;
+  private readonly envs: PropAmmEnv[];
+  private readonly rng: RandomStream;
+  private readonly obsStats: RunningStats;
+  private readonly restored: Promise<void>;
+  private counters = { iteration: 0, timesteps: 0, episodes: 0 };
+
+  constructor(
+    private readonly tf: Tf,
+    readonly config: PpoConfig,
+    readonly seed: number,
+    envConfig: Partial<EnvConfig>,
+    state?: PpoState,
+  ) {
+    this.actorSizes = [OBS_SIZE, ...config.hidden, ACTION_SIZE];
+    this.criticSizes = [OBS_SIZE, ...config.hidden, 1];
+    this.actor = buildMlp(tf, this.actorSizes, config.activation, "policy");
+    this.critic = buildMlp(tf, this.criticSizes, config.activation, "critic");
+    this.envs = Array.from({ length: config.numEnvs }, () => new PropAmmEnv(envConfig));
+    const feeMin = this.envs[0].config.feeMinBps;
+    const feeMax = this.envs[0].config.feeMaxBps;
+    if (state) {
+      this.rng = new RandomStream(`ppo:${seed}`, state.rng);
+      setFlatWeights(tf, this.actor, state.actor);
+      setFlatWeights(tf, this.critic, state.critic);
+      this.logStd = tf.variable(tf.tensor1d(Array.from(state.logStd)), true, "log_std");
+      this.obsStats = new RunningStats(OBS_SIZE, state.obsNorm);
+      this.counters = { iteration: state.iteration, timesteps: state.timesteps, episodes: state.episodes };
+    } else {
+      this.rng = new RandomStream(`ppo:${seed}`, true);
+      const bias = feeToAction(config.initialFeeBps, feeMin, feeMax);
+      setFlatWeights(tf, this.actor, initParams(this.actorSizes, this.rng, 0.01, bias));
+      setFlatWeights(tf, this.critic, initParams(this.criticSizes, this.rng, 1, 0));
+      this.logStd = tf.variable(tf.fill([ACTION_SIZE], config.initLogStd), true, "log_std");
+      this.obsStats = new RunningStats(OBS_SIZE);
+    }
+    this.optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-5);
+    // Adam's setWeights is asynchronous: everything that reads or updates waits for it.
+    this.restored =
+      state && state.optimizer.length > 0
+        ? this.restoreOptimizer(state.optimizer, state.adamBetaPowers)
+        : Promise.resolve();
+  }
+
+  get timesteps(): number {
+    return this.counters.timesteps;
+  }
+  get episodes(): number {
+    return this.counters.episodes;
+  }
+  get iterations(): number {
+    return this.counters.iteration;
+  }
+  get obsNorm(): ObsNormStats {
+    return this.obsStats.toJSON();
+  }
+
+  private async restoreOptimizer(saved: PpoState["optimizer"], powers?: [number, number]): Promise<void> {
+    // Adam creates its slots on first use; one zero-gradient step creates them, then we overwrite.
+    const tf = this.tf;
+    const vars = this.trainableList();
+    const zeros: Record<string, TF.Tensor> = {};
+    for (const v of vars) zeros[v.name] = tf.zerosLike(v);
+    const before = vars.map((v) => v.clone());
+    this.optimizer.applyGradients(zeros as unknown as GradientMap);
+    vars.forEach((v, i) => v.assign(before[i]));
+    before.forEach((t) => t.dispose());
+    Object.values(zeros).forEach((t) => t.dispose());
+    await this.optimizer.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) })));
+    if (powers) {
+      const acc = this.optimizer as unknown as AdamInternals;
+      acc.accBeta1.assign(tf.scalar(powers[0]));
+      acc.accBeta2.assign(tf.scalar(powers[1]));
+    }
+  }
+
+  private trainableList(): TF.Variable[] {
+    const list: TF.Variable[] = [];
+    for (const w of [...this.actor.trainableWeights, ...this.critic.trainableWeights])
+      list.push(w.read() as TF.Variable);
+    list.push(this.logStd);
+    return list;
+  }
+
+  /** Snapshot for checkpoints. */
+  async snapshot(): Promise<PpoState> {
+    await this.restored;
+    const opt = await this.optimizer.getWeights();
+    const acc = this.optimizer as unknown as AdamInternals;
+    return {
+      ...this.counters,
+      actor: getFlatWeights(this.actor),
+      critic: getFlatWeights(this.critic),
+      logStd: Float32Array.from(this.logStd.dataSync()),
+      optimizer: opt.map((w) => ({ name: w.name, values: Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
+      adamBetaPowers: [acc.accBeta1.dataSync()[0], acc.accBeta2.dataSync()[0]],
+      obsNorm: this.obsStats.toJSON(),
+      rng: this.rng.state(),
+    };
+  }
+
+  /** The deterministic policy (Gaussian mean) as a plain MLP spec. */
+  policySpec() {
+    return specFromFlat(
+      this.actorSizes,
+      this.config.activation,
+      getFlatWeights(this.actor),
+      this.obsStats.toJSON(),
+      this.config.obsClip,
+    );
+  }
+
+  /** Collects one episode per env with the current stochastic policy, then updates. */
+  async iterate(): Promise<PpoIterationMetrics> {
+    await this.restored;
+    const c = this.config;
+    const obsNorm = this.obsStats.toJSON();
+    const actorEval = new MlpPolicy(
+      specFromFlat(this.actorSizes, c.activation, getFlatWeights(this.actor), obsNorm, c.obsClip),
+    );
+    const criticEval = new MlpPolicy(
+      specFromFlat(this.criticSizes, c.activation, getFlatWeights(this.critic), obsNorm, c.obsClip),
+    );
+    const logStd = Float64Array.from(this.logStd.dataSync());
+    const std = logStd.map((l) => Math.exp(l));
+
+    const obsBuf: number[] = [];
+    const rawObs: number[] = [];
+    const actBuf: number[] = [];
+    const logpBuf: number[] = [];
+    const valBuf: number[] = [];
+    const advBuf: number[] = [];
+    const retBuf: number[] = [];
+    const returns: number[] = [];
+    const edges: number[] = [];
+    const vsNorm: number[] = [];
+    const norm = new Float64Array(OBS_SIZE);
+    const mean = new Float64Array(ACTION_SIZE);
+    const value = new Float64Array(1);
+
+    for (const env of this.envs) {
+      const seed = TRAIN_SEED_MIN + Math.floor(this.rng.uniform() * (2 ** 31 - TRAIN_SEED_MIN));
+      let { observation } = env.reset({ seed });
+      const rewards: number[] = [];
+      const values: number[] = [];
+      let ret = 0;
+      for (;;) {
+        for (let i = 0; i < OBS_SIZE; i++) rawObs.push(observation[i]);
+        actorEval.normalize(observation, norm);
+        for (let i = 0; i < OBS_SIZE; i++) obsBuf.push(norm[i]);
+        actorEval.act(observation, mean);
+        criticEval.act(observation, value);
+        const a = [0, 0];
+        let logp = 0;
+        for (let k = 0; k < ACTION_SIZE; k++) {
+          const z = this.rng.normal();
+          a[k] = mean[k] + std[k] * z;
+          logp += -0.5 * z * z - logStd[k] - 0.5 * LOG_2PI;
+          actBuf.push(a[k]);
+        }
+        logpBuf.push(logp);
+        values.push(value[0]);
+        const r = env.step(a);
+        rewards.push(r.reward);
+        ret += r.reward;
+        observation = r.observation;
+        if (r.terminated || r.truncated) {
+          edges.push(r.info.agentEdge);
+          vsNorm.push(r.info.agentEdge - r.info.normalizerEdge);
+          break;
+        }
+      }
+      // GAE over the finished episode (terminal: no bootstrap).
+      const T = rewards.length;
+      const adv = new Array<number>(T);
+      let last = 0;
+      for (let t = T - 1; t >= 0; t--) {
+        const next = t + 1 < T ? values[t + 1] : 0;
+        const delta = rewards[t] + c.gamma * next - values[t];
+        last = delta + c.gamma * c.gaeLambda * last;
+        adv[t] = last;
+      }
+      for (let t = 0; t < T; t++) {
+        advBuf.push(adv[t]);
+        retBuf.push(adv[t] + values[t]);
+        valBuf.push(values[t]);
+      }
+      returns.push(ret);
+    }
+
+    const n = logpBuf.length;
+    const stats = this.update(obsBuf, actBuf, logpBuf, advBuf, retBuf, valBuf, n);
+    this.obsStats.update(rawObs, n);
+    this.counters.iteration++;
+    this.counters.timesteps += n;
+    this.counters.episodes += this.envs.length;
+    const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    return {
+      iteration: this.counters.iteration,
+      timesteps: this.counters.timesteps,
+      episodes: this.counters.episodes,
+      meanReturn: avg(returns),
+      meanEdge: avg(edges),
+      meanEdgeVsNormalizer: avg(vsNorm),
+      ...stats,
+      std: avg(Array.from(this.logStd.dataSync(), (l) => Math.exp(l))),
+    };
+  }
+
+  private update(
+    obs: number[],
+    act: number[],
+    logp: number[],
+    adv: number[],
+    ret: number[],
+    val: number[],
+    n: number,
+  ): { policyLoss: number; valueLoss: number; entropy: number; approxKl: number; clipFraction: number } {
+    const tf = this.tf;
+    const c = this.config;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    const mbSize = Math.max(1, Math.floor(n / c.numMinibatches));
+    const sums = { policyLoss: 0, valueLoss: 0, entropy: 0, approxKl: 0, clipFraction: 0, count: 0 };
+    const vars = this.trainableList();
+    for (let epoch = 0; epoch < c.updateEpochs; epoch++) {
+      // Fisher-Yates with the trainer's stream: deterministic minibatches.
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(this.rng.uniform() * (i + 1));
+        [idx[i], idx[j]] = [idx[j], idx[i]];
+      }
+      for (let start = 0; start + mbSize <= n; start += mbSize) {
+        const mb = idx.slice(start, start + mbSize);
+        const pick = (src: number[], width: number): number[] =>
+          mb.flatMap((i) => src.slice(i * width, i * width + width));
+        let mbAdv = pick(adv, 1);
+        if (c.normAdvantages && mbAdv.length > 1) {
+          const m = mbAdv.reduce((a, b) => a + b, 0) / mbAdv.length;
+          const s = Math.sqrt(mbAdv.reduce((a, b) => a + (b - m) ** 2, 0) / (mbAdv.length - 1));
+          mbAdv = mbAdv.map((a) => (a - m) / (s + 1e-8));
+        }
+        const stats = tf.tidy(() => {
+          const o = tf.tensor2d(pick(obs, OBS_SIZE), [mb.length, OBS_SIZE]);
+          const a = tf.tensor2d(pick(act, ACTION_SIZE), [mb.length, ACTION_SIZE]);
+          const oldLogp = tf.tensor1d(pick(logp, 1));
+          const advT = tf.tensor1d(mbAdv);
+          const retT = tf.tensor1d(pick(ret, 1));
+          const oldV = tf.tensor1d(pick(val, 1));
+          let out = { pg: 0, v: 0, ent: 0, kl: 0, clip: 0 };
+          const lossFn = (): TF.Scalar => {
+            const mean = this.actor.apply(o) as TF.Tensor2D;
+            const z = a.sub(mean).div(this.logStd.exp());
+            const newLogp = z
+              .square()
+              .mul(-0.5)
+              .sub(this.logStd)
+              .sub(0.5 * LOG_2PI)
+              .sum(1);
+            const logRatio = newLogp.sub(oldLogp);
+            const ratio = logRatio.exp();
+            const pg1 = advT.neg().mul(ratio);
+            const pg2 = advT.neg().mul(ratio.clipByValue(1 - c.clipCoef, 1 + c.clipCoef));
+            const pgLoss = tf.maximum(pg1, pg2).mean();
+            const v = (this.critic.apply(o) as TF.Tensor2D).reshape([mb.length]);
+            let vLoss: TF.Tensor;
+            if (c.clipValueLoss) {
+              const vClipped = oldV.add(v.sub(oldV).clipByValue(-c.clipCoef, c.clipCoef));
+              vLoss = tf.maximum(v.sub(retT).square(), vClipped.sub(retT).square()).mean().mul(0.5);
+            } else vLoss = v.sub(retT).square().mean().mul(0.5);
+            const entropy = this.logStd.add(0.5 + 0.5 * LOG_2PI).sum();
+            out = {
+              pg: pgLoss.dataSync()[0],
+              v: vLoss.dataSync()[0],
+              ent: entropy.dataSync()[0],
+              kl: ratio.sub(1).sub(logRatio).mean().dataSync()[0],
+              clip: ratio.sub(1).abs().greater(c.clipCoef).cast("float32").mean().dataSync()[0],
+            };
+            return pgLoss.sub(entropy.mul(c.entCoef)).add(vLoss.mul(c.vfCoef)) as TF.Scalar;
+          };
+          const { grads } = tf.variableGrads(lossFn, vars);
+          // Global gradient-norm clipping.
+          const names = Object.keys(grads);
+          const norm = Math.sqrt(names.reduce((s, k) => s + grads[k].square().sum().dataSync()[0], 0));
+          const scale = norm > c.maxGradNorm ? c.maxGradNorm / (norm + 1e-6) : 1;
+          const clipped: TF.NamedTensorMap = {};
+          for (const k of names) clipped[k] = grads[k].mul(scale);
+          this.optimizer.applyGradients(clipped as unknown as GradientMap);
+          return out;
+        });
+        sums.policyLoss += stats.pg;
+        sums.valueLoss += stats.v;
+        sums.entropy += stats.ent;
+        sums.approxKl += stats.kl;
+        sums.clipFraction += stats.clip;
+        sums.count++;
+      }
+    }
+    const k = Math.max(1, sums.count);
+    return {
+      policyLoss: sums.policyLoss / k,
+      valueLoss: sums.valueLoss / k,
+      entropy: sums.entropy / k,
+      approxKl: sums.approxKl / k,
+      clipFraction: sums.clipFraction / k,
+    };
+  }
+
+  dispose(): void {
+    this.actor.dispose();
+    this.critic.dispose();
+    this.logStd.dispose();
+    this.optimizer.dispose();
+  }
+}
