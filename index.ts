@@ -24,3 +24,5 @@ export * from "./gym/spaces.js";
 export { agentPool, AGENT_NAME, AGENT_SLOT, initialFeatures, readFeatures } from "./env/builtins/agent.js";
 export type { AgentFeatures, AgentOptions, DecisionKind } from "./env/builtins/agent.js";
 export * from "./gym/vector-env.js";
+export * from "./gym/wrappers.js";
+export * from "./gym/checker.js";
