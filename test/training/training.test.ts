@@ -53,10 +53,11 @@ import {
 import type { EnvConfig } from "../../gym/env.js";
 import { RandomStream } from "../../env/rng.js";
 import type { TrainingAlgorithm } from "../../training/algorithm.js";
-import { EsAlgorithm } from "../../training/es-algorithm.js";
-import { PpoAlgorithm } from "../../training/ppo-algorithm.js";
+import { HELD_OUT_SEED_BASE } from "../../training/defaults.js";
+import { EsAlgorithm } from "../../training/es.js";
+import { PpoAlgorithm } from "../../training/ppo.js";
 import { maskedCrc } from "../../training/tensorboard.js";
-import { HELD_OUT_SEED_BASE, train, type TrainOptions } from "../../training/train.js";
+import { train, type TrainOptions } from "../../training/train.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
