@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ConfigError } from "../env/config.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
 import { feeToAction } from "../agents/agent.js";
-import { type CheckpointFiles, type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
+import { type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
 import {
   type Activation,
   type ObsNormStats,
@@ -20,7 +20,7 @@ import {
   RunningStats,
   specFromFlat,
 } from "../agents/mlp.js";
-import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
+import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { loadTf } from "./backend.js";
 import { drawTrainingSeed, initParams, networkSizes, OBS_CLIP, OBS_SIZE } from "./defaults.js";
 import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
@@ -208,10 +208,7 @@ export class EsAlgorithm implements TrainingAlgorithm {
     return specFromFlat(this.sizes, this.config.activation, this.state.params, this.obsNorm, OBS_CLIP);
   }
 
-  async checkpoint(): Promise<{
-    files: CheckpointFiles;
-    state: Omit<CheckpointState, "format" | "version" | "name" | "createdAt" | "policy" | "env" | "seed">;
-  }> {
+  async checkpoint(): Promise<AlgorithmCheckpoint> {
     const { tf } = await loadTf();
     const snap = this.snapshot();
     const model = buildMlp(tf, this.sizes, this.config.activation, "policy");

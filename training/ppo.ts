@@ -16,7 +16,7 @@ import type * as TF from "@tensorflow/tfjs";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
 import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import { type Agent, feeToAction } from "../agents/agent.js";
-import { type CheckpointFiles, type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
+import { type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
 import {
   type Activation,
   MlpPolicy,
@@ -26,7 +26,7 @@ import {
   specFromFlat,
 } from "../agents/mlp.js";
 import { loadStrategy } from "../arena/loader.js";
-import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
+import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { loadTf, type Tf } from "./backend.js";
 import { ACTION_SIZE, drawTrainingSeed, initParams, networkSizes, OBS_SIZE } from "./defaults.js";
 import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
@@ -399,10 +399,7 @@ export class PpoAlgorithm implements TrainingAlgorithm {
     };
   }
 
-  async checkpoint(): Promise<{
-    files: CheckpointFiles;
-    state: Omit<CheckpointState, "format" | "version" | "name" | "createdAt" | "policy" | "env" | "seed">;
-  }> {
+  async checkpoint(): Promise<AlgorithmCheckpoint> {
     const snap = await this.snapshot();
     const policy = await modelFiles(this.tf, this.actor);
     const critic = await modelFiles(this.tf, this.critic);

@@ -8,6 +8,7 @@
 import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import type { Agent } from "../agents/agent.js";
 import { type Activation, MlpPolicy, type ObsNormStats, specFromFlat } from "../agents/mlp.js";
+import { ACTION_SIZE } from "./defaults.js";
 
 export interface EpisodeStats {
   seed: number;
@@ -84,7 +85,7 @@ export function rollout(env: PropAmmEnv, task: RolloutTask): RolloutResult {
   const obsSum = new Array<number>(d).fill(0);
   const obsSumSq = new Array<number>(d).fill(0);
   // One action buffer for the whole task: the env reads it before the next act overwrites it.
-  const action = new Float64Array(2);
+  const action = new Float64Array(ACTION_SIZE);
   const agent: Agent = {
     name: "rollout",
     act(observation) {
