@@ -3,6 +3,9 @@ import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { ConfigError } from "../env/config.js";
 import { loadTf } from "../training/backend.js";
+import { ES_HYPERPARAMETERS } from "../training/es.js";
+import { describeHyperparameters, type HyperparameterTable } from "../training/hyperparameters.js";
+import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
 import { train, type TrainOptions } from "../training/train.js";
 import { integer, real, addSimulationOptions, configFromOptions, type SimOptions } from "./options.js";
 
@@ -18,6 +21,21 @@ function parseHyper(value: string, previous: Record<string, unknown> = {}): Reco
   else if (Number.isFinite(Number(raw))) v = Number(raw);
   else v = raw;
   return { ...previous, [key]: v };
+}
+
+/** Each algorithm's --hp keys with their defaults and docs, from its typed config, for `train --help`. */
+function hyperparameterHelp(): string {
+  const section = (algo: string, table: HyperparameterTable): string[] => {
+    const rows = describeHyperparameters(table);
+    const width = Math.max(...rows.map((r) => r.key.length));
+    return [`  --algo ${algo}:`, ...rows.map((r) => `    ${r.key.padEnd(width)}  ${r.doc}`)];
+  };
+  return [
+    "",
+    "Hyperparameters (--hp key=value, shown with their defaults):",
+    ...section("es", ES_HYPERPARAMETERS),
+    ...section("ppo", PPO_HYPERPARAMETERS),
+  ].join("\n");
 }
 
 interface TrainCliOptions extends SimOptions {
@@ -108,10 +126,11 @@ export function addTrainCommand(program: Command): void {
       )
       .option(
         "--hp <key=value>",
-        "algorithm hyperparameter override, repeatable (e.g. --hp population=32 --hp hidden=64,64)",
+        "algorithm hyperparameter override, repeatable (e.g. --hp population=32 --hp hidden=64,64; the keys are listed below)",
         parseHyper,
         {},
-      ),
+      )
+      .addHelpText("after", hyperparameterHelp()),
   ).action(async (o: TrainCliOptions) => {
     const { backend } = await loadTf();
     const timesteps = o.timesteps ?? DEFAULT_TIMESTEPS[o.algo];

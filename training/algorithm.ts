@@ -16,6 +16,12 @@ export interface IterationMetrics {
   [key: string]: number;
 }
 
+/** What an algorithm contributes to a checkpoint; train() adds the run's own fields (format, env, seed, policy...). */
+export interface AlgorithmCheckpoint {
+  files: CheckpointFiles;
+  state: Omit<CheckpointState, "format" | "version" | "name" | "createdAt" | "policy" | "env" | "seed">;
+}
+
 export interface TrainingAlgorithm {
   readonly name: "ppo" | "es";
   readonly timesteps: number;
@@ -25,9 +31,6 @@ export interface TrainingAlgorithm {
   /** The current deterministic policy (what evaluation and export run). */
   policySpec(): PolicySpec;
   /** Files and state for a checkpoint of the current point. */
-  checkpoint(): Promise<{
-    files: CheckpointFiles;
-    state: Omit<CheckpointState, "format" | "version" | "name" | "createdAt" | "policy" | "env" | "seed">;
-  }>;
+  checkpoint(): Promise<AlgorithmCheckpoint>;
   close(): Promise<void>;
 }

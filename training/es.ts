@@ -1,50 +1,49 @@
 /**
- * OpenAI-style evolution strategies over the policy network (Salimans et al. 2017): antithetic
- * Gaussian perturbations, centred-rank fitness shaping, Adam on the estimated gradient, and
- * common random numbers (every candidate of a generation plays the same simulation seeds),
- * which removes most of the market's noise from the comparison. Rollouts use the plain MLP
- * in worker threads; the policy is deterministic, exactly what gets evaluated and exported.
+ * OpenAI-style evolution strategies over the policy network (Salimans et al. 2017), in one file:
+ * the hyperparameters with their docs, the state a checkpoint holds, and the generation loop.
+ * Antithetic Gaussian perturbations, centred-rank fitness shaping, Adam on the estimated
+ * gradient, and common random numbers (every candidate of a generation plays the same
+ * simulation seeds), which removes most of the market's noise from the comparison. Rollouts run
+ * the plain MLP in worker threads; the policy is deterministic, exactly what gets evaluated and
+ * exported.
  */
+import { join } from "node:path";
 import { ConfigError } from "../env/config.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
 import { feeToAction } from "../agents/agent.js";
-import { initParams } from "./init.js";
-import { type Activation, type ObsNormStats, parameterCount, RunningStats } from "../agents/mlp.js";
+import { type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
+import {
+  type Activation,
+  type ObsNormStats,
+  parameterCount,
+  type PolicySpec,
+  RunningStats,
+  specFromFlat,
+} from "../agents/mlp.js";
+import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
+import { loadTf } from "./backend.js";
+import { drawTrainingSeed, initParams, networkSizes, OBS_CLIP, OBS_SIZE } from "./defaults.js";
+import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
 import type { RolloutPool } from "./rollout-pool.js";
 import type { RolloutResult, RolloutTask } from "./rollout.js";
+import { buildMlp, modelFiles, setFlatWeights } from "./tf-model.js";
 
-export interface EsConfig {
-  hidden: number[];
-  activation: Activation;
-  /** Candidates per generation (even: antithetic pairs). */
-  population: number;
-  /** Perturbation scale in parameter space. */
-  sigma: number;
-  learningRate: number;
-  weightDecay: number;
-  /** Simulation seeds every candidate plays per generation. */
-  seedsPerGeneration: number;
-  /** The initial policy's fee, in bps, on both sides. */
-  initialFeeBps: number;
-}
-
-export const DEFAULT_ES_CONFIG: EsConfig = {
-  hidden: [32, 32],
-  activation: "tanh",
-  population: 48,
-  sigma: 0.05,
-  learningRate: 0.02,
-  weightDecay: 0.001,
-  seedsPerGeneration: 8,
-  initialFeeBps: 50,
+export const ES_HYPERPARAMETERS = {
+  hidden: hp([32, 32], "widths of the policy's hidden layers"),
+  activation: hp<Activation>("tanh", "hidden-layer activation: tanh, relu or linear"),
+  population: hp(48, "candidates per generation (even: antithetic pairs)"),
+  sigma: hp(0.05, "perturbation scale in parameter space"),
+  learningRate: hp(0.02, "Adam step size on the estimated gradient"),
+  weightDecay: hp(0.001, "pull of each parameter towards 0, subtracted from the gradient estimate"),
+  seedsPerGeneration: hp(8, "simulation seeds every candidate plays per generation (common random numbers)"),
+  initialFeeBps: hp(50, "the initial policy's fee on both sides, in bps"),
 };
 
-export const OBS_SIZE = 5;
-export const ACTION_SIZE = 2;
+export type EsConfig = ConfigOf<typeof ES_HYPERPARAMETERS>;
 
-/** Training seeds come from [TRAIN_SEED_MIN, 2^31): disjoint from evaluation seed ranges. */
-export const TRAIN_SEED_MIN = 1_000_000;
+export const DEFAULT_ES_CONFIG: EsConfig = defaultsOf(ES_HYPERPARAMETERS);
 
+/** Everything a resumed run needs to continue bit for bit. */
 export interface EsState {
   generation: number;
   timesteps: number;
@@ -57,35 +56,26 @@ export interface EsState {
   rng: RandomStreamState;
 }
 
-export interface GenerationMetrics {
-  generation: number;
-  timesteps: number;
-  episodes: number;
-  /** The current (centre) policy on this generation's seeds. */
-  meanReturn: number;
-  meanEdge: number;
-  meanEdgeVsNormalizer: number;
-  populationMeanReturn: number;
-  gradNorm: number;
-}
-
 const ADAM_B1 = 0.9;
 const ADAM_B2 = 0.999;
 const ADAM_EPS = 1e-8;
 
-export class EsTrainer {
+export class EsAlgorithm implements TrainingAlgorithm {
+  readonly name = "es" as const;
   readonly sizes: number[];
-  private state: EsState;
-  private rng: RandomStream;
-  private obsStats: RunningStats;
+  private readonly state: EsState;
+  private readonly rng: RandomStream;
+  private readonly obsStats: RunningStats;
 
+  /** A fresh run, or (with `resume`) the run saved in that checkpoint. */
   constructor(
     readonly config: EsConfig,
     readonly seed: number,
     readonly feeRange: [number, number],
-    state?: EsState,
+    private readonly pool: RolloutPool,
+    resume?: { dir: string; state: CheckpointState },
   ) {
-    this.sizes = [OBS_SIZE, ...config.hidden, ACTION_SIZE];
+    this.sizes = networkSizes(config.hidden);
     if (!Number.isInteger(config.population) || config.population < 2 || config.population % 2 !== 0) {
       throw new ConfigError(`population must be an even integer >= 2 (got ${config.population})`);
     }
@@ -95,7 +85,8 @@ export class EsTrainer {
     if (!Number.isInteger(config.seedsPerGeneration) || config.seedsPerGeneration < 1) {
       throw new ConfigError(`seedsPerGeneration must be an integer >= 1 (got ${config.seedsPerGeneration})`);
     }
-    if (state) {
+    if (resume) {
+      const state = stateFromCheckpoint(resume.dir, resume.state);
       if (state.params.length !== parameterCount(this.sizes)) {
         throw new ConfigError(
           `checkpoint has ${state.params.length} parameters, the configured network needs ${parameterCount(this.sizes)}`,
@@ -123,10 +114,24 @@ export class EsTrainer {
     }
   }
 
+  /** A fresh copy of the default config. */
+  static defaults(): EsConfig {
+    return defaultsOf(ES_HYPERPARAMETERS);
+  }
+
+  get timesteps(): number {
+    return this.state.timesteps;
+  }
+  get episodes(): number {
+    return this.state.episodes;
+  }
+  get iterations(): number {
+    return this.state.generation;
+  }
+  /** The centre policy's parameters (live: the next generation updates them in place). */
   get params(): Float32Array {
     return this.state.params;
   }
-
   get obsNorm(): ObsNormStats {
     return this.obsStats.toJSON();
   }
@@ -143,20 +148,13 @@ export class EsTrainer {
     };
   }
 
-  private task(params: Float32Array, seeds: number[], obsNorm: ObsNormStats): RolloutTask {
-    return { sizes: this.sizes, activation: this.config.activation, params, obsNorm, seeds };
-  }
-
-  /** One generation: perturb, roll out in the pool, update. */
-  async generation(pool: RolloutPool): Promise<GenerationMetrics> {
+  /** One generation: perturb, roll out every candidate on common seeds in the pool, update. */
+  async iterate(): Promise<IterationMetrics> {
     const c = this.config;
     const s = this.state;
     const n = s.params.length;
     const half = c.population / 2;
-    const seeds = Array.from(
-      { length: c.seedsPerGeneration },
-      () => TRAIN_SEED_MIN + Math.floor(this.rng.uniform() * (2 ** 31 - TRAIN_SEED_MIN)),
-    );
+    const seeds = Array.from({ length: c.seedsPerGeneration }, () => drawTrainingSeed(this.rng));
     const noise = new Float64Array(half * n);
     for (let i = 0; i < noise.length; i++) noise[i] = this.rng.normal();
     const obsNorm = this.obsStats.toJSON();
@@ -168,7 +166,7 @@ export class EsTrainer {
         tasks.push(this.task(p, seeds, obsNorm));
       }
     }
-    const results = await pool.run(tasks);
+    const results = await this.pool.run(tasks);
     const centre = results[0];
     const fitness = results.slice(1).map((r) => r.meanReturn);
     const shaped = centredRanks(fitness);
@@ -191,16 +189,48 @@ export class EsTrainer {
     s.timesteps += results.reduce((a, r) => a + r.decisions, 0);
     s.episodes += results.length * seeds.length;
     const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+    // `generation` and then `iteration` (the same number): the order metrics.jsonl has always had.
     return {
       generation: s.generation,
       timesteps: s.timesteps,
       episodes: s.episodes,
+      // The centre policy on this generation's seeds.
       meanReturn: centre.meanReturn,
       meanEdge: mean(centre.agentEdges),
       meanEdgeVsNormalizer: mean(centre.agentEdges.map((e, i) => e - centre.normalizerEdges[i])),
       populationMeanReturn: mean(fitness),
       gradNorm: Math.sqrt(gradNorm),
+      iteration: s.generation,
     };
+  }
+
+  policySpec(): PolicySpec {
+    return specFromFlat(this.sizes, this.config.activation, this.state.params, this.obsNorm, OBS_CLIP);
+  }
+
+  async checkpoint(): Promise<AlgorithmCheckpoint> {
+    const { tf } = await loadTf();
+    const snap = this.snapshot();
+    const model = buildMlp(tf, this.sizes, this.config.activation, "policy");
+    setFlatWeights(tf, model, snap.params);
+    const policy = await modelFiles(tf, model);
+    model.dispose();
+    return {
+      files: { "policy/model.json": policy.modelJson, "policy/weights.bin": policy.weights },
+      state: {
+        algo: "es",
+        config: { ...this.config },
+        counters: { timesteps: snap.timesteps, episodes: snap.episodes, iterations: snap.generation },
+        rng: snap.rng,
+        algoState: { adamM: Array.from(snap.adamM), adamV: Array.from(snap.adamV), adamT: snap.adamT },
+      },
+    };
+  }
+
+  async close(): Promise<void> {}
+
+  private task(params: Float32Array, seeds: number[], obsNorm: ObsNormStats): RolloutTask {
+    return { sizes: this.sizes, activation: this.config.activation, params, obsNorm, seeds };
   }
 
   private adamAscent(grad: Float64Array): void {
@@ -231,6 +261,23 @@ export class EsTrainer {
     const variance = Array.from(sumSq, (v, i) => Math.max(0, v / count - mean[i] * mean[i]));
     this.obsStats.updateMoments(mean, variance, count);
   }
+}
+
+/** The state a checkpoint written by `checkpoint()` holds: weights from policy/, the rest from state.json. */
+function stateFromCheckpoint(dir: string, saved: CheckpointState): EsState {
+  const a = saved.algoState as { adamM: number[]; adamV: number[]; adamT: number };
+  const flat = readModelWeights(join(dir, "policy")).flatMap((w) => Array.from(w.values));
+  return {
+    generation: saved.counters.iterations,
+    timesteps: saved.counters.timesteps,
+    episodes: saved.counters.episodes,
+    params: Float32Array.from(flat),
+    adamM: Float64Array.from(a.adamM),
+    adamV: Float64Array.from(a.adamV),
+    adamT: a.adamT,
+    obsNorm: saved.policy.obsNorm,
+    rng: saved.rng,
+  };
 }
 
 /** Centred ranks in [-0.5, 0.5] (ties broken by index, deterministically). */

@@ -1,72 +1,74 @@
 /**
- * PPO for the continuous fee action (Schulman et al. 2017), in the CleanRL layout: one config
- * with defaults, then the loop. A Gaussian policy (MLP mean, learned state-independent log-std),
- * a separate value network, GAE, the clipped surrogate, clipped value loss, advantage and
- * running observation normalisation, an entropy bonus and global gradient-norm clipping.
+ * PPO for the continuous fee action (Schulman et al. 2017), in CleanRL's one-file layout
+ * (`ppo_continuous_action.py`): the hyperparameters with their docs, the state a checkpoint
+ * holds, then the algorithm, its iteration readable top to bottom (collect, advantages, update).
+ * A Gaussian policy (MLP mean, learned state-independent log-std), a separate value network,
+ * GAE, the clipped surrogate, clipped value loss, advantage and running observation
+ * normalisation, an entropy bonus and global gradient-norm clipping.
  *
  * Each iteration plays one whole episode per env (episodes are ~100 decisions), so an iteration
  * needs no bootstrapping at a cut and resuming from a checkpoint is exact. Acting uses the plain
- * MLP evaluator with the current weights; tfjs computes the updates.
+ * MLP evaluator with the current weights (about 10x faster than tfjs for one observation); tfjs
+ * computes the updates.
  */
+import { join } from "node:path";
 import type * as TF from "@tensorflow/tfjs";
-import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
-import { feeToAction } from "../agents/agent.js";
-import type { Tf } from "./backend.js";
-import { initParams } from "./init.js";
-import { type Activation, MlpPolicy, type ObsNormStats, RunningStats, specFromFlat } from "../agents/mlp.js";
-import { buildMlp, getFlatWeights, setFlatWeights } from "./tf-model.js";
-import { ACTION_SIZE, OBS_SIZE, TRAIN_SEED_MIN } from "./es.js";
+import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
+import { type Agent, feeToAction } from "../agents/agent.js";
+import { type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
+import {
+  type Activation,
+  MlpPolicy,
+  type ObsNormStats,
+  type PolicySpec,
+  RunningStats,
+  specFromFlat,
+} from "../agents/mlp.js";
+import { loadStrategy } from "../arena/loader.js";
+import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
+import { loadTf, type Tf } from "./backend.js";
+import { ACTION_SIZE, drawTrainingSeed, initParams, networkSizes, OBS_SIZE } from "./defaults.js";
+import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
+import { runEpisode } from "./rollout.js";
+import { buildMlp, getFlatWeights, modelFiles, setFlatWeights } from "./tf-model.js";
 
-export interface PpoConfig {
-  hidden: number[];
-  activation: Activation;
-  /** Episodes collected per iteration, one per env. */
-  numEnvs: number;
-  learningRate: number;
-  gamma: number;
-  gaeLambda: number;
-  updateEpochs: number;
-  numMinibatches: number;
-  clipCoef: number;
-  clipValueLoss: boolean;
-  entCoef: number;
-  vfCoef: number;
-  maxGradNorm: number;
-  normAdvantages: boolean;
-  initLogStd: number;
-  /** The initial policy's mean fee, in bps. */
-  initialFeeBps: number;
-  obsClip: number;
-}
-
-export const DEFAULT_PPO_CONFIG: PpoConfig = {
-  hidden: [64, 64],
-  activation: "tanh",
-  numEnvs: 8,
-  learningRate: 3e-4,
-  gamma: 0.99,
-  gaeLambda: 0.95,
-  updateEpochs: 10,
-  numMinibatches: 4,
-  clipCoef: 0.2,
-  clipValueLoss: true,
-  entCoef: 0.0,
-  vfCoef: 0.5,
-  maxGradNorm: 0.5,
-  normAdvantages: true,
-  initLogStd: -1.0,
-  initialFeeBps: 50,
-  obsClip: 10,
+export const PPO_HYPERPARAMETERS = {
+  hidden: hp([64, 64], "widths of the hidden layers, of the policy and of the value network alike"),
+  activation: hp<Activation>("tanh", "hidden-layer activation: tanh, relu or linear"),
+  numEnvs: hp(8, "episodes collected per iteration, one per env"),
+  learningRate: hp(3e-4, "Adam step size"),
+  gamma: hp(0.99, "discount factor"),
+  gaeLambda: hp(0.95, "lambda of generalised advantage estimation"),
+  updateEpochs: hp(10, "passes over an iteration's transitions per update"),
+  numMinibatches: hp(4, "minibatches per pass"),
+  clipCoef: hp(0.2, "clipping coefficient of the surrogate objective (and of the value update)"),
+  clipValueLoss: hp(true, "clip the value update like the policy's (CleanRL's clip_vloss)"),
+  entCoef: hp(0.0, "weight of the entropy bonus"),
+  vfCoef: hp(0.5, "weight of the value loss"),
+  maxGradNorm: hp(0.5, "global gradient-norm clip"),
+  normAdvantages: hp(true, "normalise advantages per minibatch"),
+  initLogStd: hp(-1.0, "initial log standard deviation of the Gaussian policy, both actions"),
+  initialFeeBps: hp(50, "the initial policy's mean fee on both sides, in bps"),
+  obsClip: hp(10, "normalised observations are clipped to [-obsClip, obsClip]"),
 };
 
+export type PpoConfig = ConfigOf<typeof PPO_HYPERPARAMETERS>;
+
+export const DEFAULT_PPO_CONFIG: PpoConfig = defaultsOf(PPO_HYPERPARAMETERS);
+
+/**
+ * Everything a resumed run needs to continue bit for bit. A checkpoint stores the networks as
+ * policy/ and critic/ model files, the counters, statistics and stream in state.json, and the
+ * rest (`logStd`, `optimizer`, `adamBetaPowers`) as state.json's algoState.
+ */
 export interface PpoState {
   iteration: number;
   timesteps: number;
   episodes: number;
   actor: Float32Array;
   critic: Float32Array;
-  logStd: Float32Array;
+  logStd: number[];
   /** Adam moments as tfjs keeps them, in variable order. */
   optimizer: { name: string; values: number[]; shape: number[] }[];
   /**
@@ -79,19 +81,19 @@ export interface PpoState {
   rng: RandomStreamState;
 }
 
-export interface PpoIterationMetrics {
-  iteration: number;
-  timesteps: number;
-  episodes: number;
-  meanReturn: number;
-  meanEdge: number;
-  meanEdgeVsNormalizer: number;
-  policyLoss: number;
-  valueLoss: number;
-  entropy: number;
-  approxKl: number;
-  clipFraction: number;
-  std: number;
+type AlgoState = Pick<PpoState, "logStd" | "optimizer" | "adamBetaPowers">;
+
+/** One iteration's transitions, row-major, in collection order (episode after episode). */
+interface Transitions {
+  /** Observations as the policy saw them (normalised, clipped). */
+  obs: number[];
+  /** Raw observations, for the running normalisation statistics. */
+  rawObs: number[];
+  act: number[];
+  logp: number[];
+  val: number[];
+  adv: number[];
+  ret: number[];
 }
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -104,7 +106,8 @@ interface AdamInternals {
 
 type GradientMap = Parameters<TF.AdamOptimizer["applyGradients"]>[0];
 
-export class PpoTrainer {
+export class PpoAlgorithm implements TrainingAlgorithm {
+  readonly name = "ppo" as const;
   readonly actorSizes: number[];
   readonly criticSizes: number[];
   readonly actor: TF.Sequential;
@@ -117,15 +120,34 @@ export class PpoTrainer {
   private readonly restored: Promise<void>;
   private counters = { iteration: 0, timesteps: 0, episodes: 0 };
 
-  constructor(
+  /** A fresh run, or (with `resume`) the run saved in that checkpoint. Opponent files load here, once. */
+  static async create(
+    config: PpoConfig,
+    seed: number,
+    env: Partial<EnvConfig> & { opponents: string[] },
+    resume?: { dir: string; state: CheckpointState },
+  ): Promise<PpoAlgorithm> {
+    const { tf } = await loadTf();
+    const probe = await PropAmmEnv.create(env, loadStrategy);
+    const envConfig = { ...env, opponents: probe.config.opponents };
+    const state = resume ? stateFromCheckpoint(resume.dir, resume.state) : undefined;
+    return new PpoAlgorithm(tf, config, seed, envConfig, state);
+  }
+
+  /** A fresh copy of the default config. */
+  static defaults(): PpoConfig {
+    return defaultsOf(PPO_HYPERPARAMETERS);
+  }
+
+  private constructor(
     private readonly tf: Tf,
     readonly config: PpoConfig,
     readonly seed: number,
     envConfig: Partial<EnvConfig>,
     state?: PpoState,
   ) {
-    this.actorSizes = [OBS_SIZE, ...config.hidden, ACTION_SIZE];
-    this.criticSizes = [OBS_SIZE, ...config.hidden, 1];
+    this.actorSizes = networkSizes(config.hidden);
+    this.criticSizes = networkSizes(config.hidden, 1);
     this.actor = buildMlp(tf, this.actorSizes, config.activation, "policy");
     this.critic = buildMlp(tf, this.criticSizes, config.activation, "critic");
     this.envs = Array.from({ length: config.numEnvs }, () => new PropAmmEnv(envConfig));
@@ -135,7 +157,7 @@ export class PpoTrainer {
       this.rng = new RandomStream(`ppo:${seed}`, state.rng);
       setFlatWeights(tf, this.actor, state.actor);
       setFlatWeights(tf, this.critic, state.critic);
-      this.logStd = tf.variable(tf.tensor1d(Array.from(state.logStd)), true, "log_std");
+      this.logStd = tf.variable(tf.tensor1d(state.logStd), true, "log_std");
       this.obsStats = new RunningStats(OBS_SIZE, state.obsNorm);
       this.counters = { iteration: state.iteration, timesteps: state.timesteps, episodes: state.episodes };
     } else {
@@ -167,52 +189,8 @@ export class PpoTrainer {
     return this.obsStats.toJSON();
   }
 
-  private async restoreOptimizer(saved: PpoState["optimizer"], powers?: [number, number]): Promise<void> {
-    // Adam creates its slots on first use; one zero-gradient step creates them, then we overwrite.
-    const tf = this.tf;
-    const vars = this.trainableList();
-    const zeros: Record<string, TF.Tensor> = {};
-    for (const v of vars) zeros[v.name] = tf.zerosLike(v);
-    const before = vars.map((v) => v.clone());
-    this.optimizer.applyGradients(zeros as unknown as GradientMap);
-    vars.forEach((v, i) => v.assign(before[i]));
-    before.forEach((t) => t.dispose());
-    Object.values(zeros).forEach((t) => t.dispose());
-    await this.optimizer.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) })));
-    if (powers) {
-      const acc = this.optimizer as unknown as AdamInternals;
-      acc.accBeta1.assign(tf.scalar(powers[0]));
-      acc.accBeta2.assign(tf.scalar(powers[1]));
-    }
-  }
-
-  private trainableList(): TF.Variable[] {
-    const list: TF.Variable[] = [];
-    for (const w of [...this.actor.trainableWeights, ...this.critic.trainableWeights])
-      list.push(w.read() as TF.Variable);
-    list.push(this.logStd);
-    return list;
-  }
-
-  /** Snapshot for checkpoints. */
-  async snapshot(): Promise<PpoState> {
-    await this.restored;
-    const opt = await this.optimizer.getWeights();
-    const acc = this.optimizer as unknown as AdamInternals;
-    return {
-      ...this.counters,
-      actor: getFlatWeights(this.actor),
-      critic: getFlatWeights(this.critic),
-      logStd: Float32Array.from(this.logStd.dataSync()),
-      optimizer: opt.map((w) => ({ name: w.name, values: Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
-      adamBetaPowers: [acc.accBeta1.dataSync()[0], acc.accBeta2.dataSync()[0]],
-      obsNorm: this.obsStats.toJSON(),
-      rng: this.rng.state(),
-    };
-  }
-
-  /** The deterministic policy (Gaussian mean) as a plain MLP spec. */
-  policySpec() {
+  /** The deterministic policy (the Gaussian mean) as a plain MLP spec. */
+  policySpec(): PolicySpec {
     return specFromFlat(
       this.actorSizes,
       this.config.activation,
@@ -223,9 +201,11 @@ export class PpoTrainer {
   }
 
   /** Collects one episode per env with the current stochastic policy, then updates. */
-  async iterate(): Promise<PpoIterationMetrics> {
+  async iterate(): Promise<IterationMetrics> {
     await this.restored;
     const c = this.config;
+
+    // Acting: the plain MLP with the current weights and normalisation.
     const obsNorm = this.obsStats.toJSON();
     const actorEval = new MlpPolicy(
       specFromFlat(this.actorSizes, c.activation, getFlatWeights(this.actor), obsNorm, c.obsClip),
@@ -236,73 +216,63 @@ export class PpoTrainer {
     const logStd = Float64Array.from(this.logStd.dataSync());
     const std = logStd.map((l) => Math.exp(l));
 
-    const obsBuf: number[] = [];
-    const rawObs: number[] = [];
-    const actBuf: number[] = [];
-    const logpBuf: number[] = [];
-    const valBuf: number[] = [];
-    const advBuf: number[] = [];
-    const retBuf: number[] = [];
-    const returns: number[] = [];
-    const edges: number[] = [];
-    const vsNorm: number[] = [];
+    const buf: Transitions = { obs: [], rawObs: [], act: [], logp: [], val: [], adv: [], ret: [] };
+    // Per-step scratch, allocated once: the env reads `action` before the next act overwrites it.
     const norm = new Float64Array(OBS_SIZE);
     const mean = new Float64Array(ACTION_SIZE);
     const value = new Float64Array(1);
-
-    for (const env of this.envs) {
-      const seed = TRAIN_SEED_MIN + Math.floor(this.rng.uniform() * (2 ** 31 - TRAIN_SEED_MIN));
-      let { observation } = env.reset({ seed });
-      const rewards: number[] = [];
-      const values: number[] = [];
-      let ret = 0;
-      for (;;) {
-        for (let i = 0; i < OBS_SIZE; i++) rawObs.push(observation[i]);
+    const action = new Float64Array(ACTION_SIZE);
+    const sampler: Agent = {
+      name: "ppo sampler",
+      act: (observation) => {
+        for (let i = 0; i < OBS_SIZE; i++) buf.rawObs.push(observation[i]);
         actorEval.normalize(observation, norm);
-        for (let i = 0; i < OBS_SIZE; i++) obsBuf.push(norm[i]);
+        for (let i = 0; i < OBS_SIZE; i++) buf.obs.push(norm[i]);
         actorEval.act(observation, mean);
         criticEval.act(observation, value);
-        const a = [0, 0];
         let logp = 0;
         for (let k = 0; k < ACTION_SIZE; k++) {
           const z = this.rng.normal();
-          a[k] = mean[k] + std[k] * z;
+          action[k] = mean[k] + std[k] * z;
           logp += -0.5 * z * z - logStd[k] - 0.5 * LOG_2PI;
-          actBuf.push(a[k]);
+          buf.act.push(action[k]);
         }
-        logpBuf.push(logp);
-        values.push(value[0]);
-        const r = env.step(a);
-        rewards.push(r.reward);
-        ret += r.reward;
-        observation = r.observation;
-        if (r.terminated || r.truncated) {
-          edges.push(r.info.agentEdge);
-          vsNorm.push(r.info.agentEdge - r.info.normalizerEdge);
-          break;
-        }
-      }
-      // GAE over the finished episode (terminal: no bootstrap).
+        buf.logp.push(logp);
+        buf.val.push(value[0]);
+        return action;
+      },
+    };
+
+    // Collection: one whole episode per env, then its advantages (GAE; terminal, no bootstrap).
+    const returns: number[] = [];
+    const edges: number[] = [];
+    const vsNorm: number[] = [];
+    for (const env of this.envs) {
+      const start = buf.val.length;
+      const rewards: number[] = [];
+      const episode = runEpisode(env, sampler, drawTrainingSeed(this.rng), (r) => rewards.push(r));
+      returns.push(episode.return);
+      edges.push(episode.agentEdge);
+      vsNorm.push(episode.agentEdge - episode.normalizerEdge);
       const T = rewards.length;
       const adv = new Array<number>(T);
       let last = 0;
       for (let t = T - 1; t >= 0; t--) {
-        const next = t + 1 < T ? values[t + 1] : 0;
-        const delta = rewards[t] + c.gamma * next - values[t];
+        const next = t + 1 < T ? buf.val[start + t + 1] : 0;
+        const delta = rewards[t] + c.gamma * next - buf.val[start + t];
         last = delta + c.gamma * c.gaeLambda * last;
         adv[t] = last;
       }
       for (let t = 0; t < T; t++) {
-        advBuf.push(adv[t]);
-        retBuf.push(adv[t] + values[t]);
-        valBuf.push(values[t]);
+        buf.adv.push(adv[t]);
+        buf.ret.push(adv[t] + buf.val[start + t]);
       }
-      returns.push(ret);
     }
 
-    const n = logpBuf.length;
-    const stats = this.update(obsBuf, actBuf, logpBuf, advBuf, retBuf, valBuf, n);
-    this.obsStats.update(rawObs, n);
+    // Update, then fold this iteration's observations into the normalisation.
+    const n = buf.logp.length;
+    const stats = this.update(buf, n);
+    this.obsStats.update(buf.rawObs, n);
     this.counters.iteration++;
     this.counters.timesteps += n;
     this.counters.episodes += this.envs.length;
@@ -319,13 +289,9 @@ export class PpoTrainer {
     };
   }
 
+  /** updateEpochs passes of shuffled minibatches over the transitions; the mean losses. */
   private update(
-    obs: number[],
-    act: number[],
-    logp: number[],
-    adv: number[],
-    ret: number[],
-    val: number[],
+    buf: Transitions,
     n: number,
   ): { policyLoss: number; valueLoss: number; entropy: number; approxKl: number; clipFraction: number } {
     const tf = this.tf;
@@ -344,19 +310,19 @@ export class PpoTrainer {
         const mb = idx.slice(start, start + mbSize);
         const pick = (src: number[], width: number): number[] =>
           mb.flatMap((i) => src.slice(i * width, i * width + width));
-        let mbAdv = pick(adv, 1);
+        let mbAdv = pick(buf.adv, 1);
         if (c.normAdvantages && mbAdv.length > 1) {
           const m = mbAdv.reduce((a, b) => a + b, 0) / mbAdv.length;
           const s = Math.sqrt(mbAdv.reduce((a, b) => a + (b - m) ** 2, 0) / (mbAdv.length - 1));
           mbAdv = mbAdv.map((a) => (a - m) / (s + 1e-8));
         }
         const stats = tf.tidy(() => {
-          const o = tf.tensor2d(pick(obs, OBS_SIZE), [mb.length, OBS_SIZE]);
-          const a = tf.tensor2d(pick(act, ACTION_SIZE), [mb.length, ACTION_SIZE]);
-          const oldLogp = tf.tensor1d(pick(logp, 1));
+          const o = tf.tensor2d(pick(buf.obs, OBS_SIZE), [mb.length, OBS_SIZE]);
+          const a = tf.tensor2d(pick(buf.act, ACTION_SIZE), [mb.length, ACTION_SIZE]);
+          const oldLogp = tf.tensor1d(pick(buf.logp, 1));
           const advT = tf.tensor1d(mbAdv);
-          const retT = tf.tensor1d(pick(ret, 1));
-          const oldV = tf.tensor1d(pick(val, 1));
+          const retT = tf.tensor1d(pick(buf.ret, 1));
+          const oldV = tf.tensor1d(pick(buf.val, 1));
           let out = { pg: 0, v: 0, ent: 0, kl: 0, clip: 0 };
           const lossFn = (): TF.Scalar => {
             const mean = this.actor.apply(o) as TF.Tensor2D;
@@ -416,10 +382,99 @@ export class PpoTrainer {
     };
   }
 
-  dispose(): void {
+  /** A copy of the complete state (for checkpoints). */
+  async snapshot(): Promise<PpoState> {
+    await this.restored;
+    const opt = await this.optimizer.getWeights();
+    const acc = this.optimizer as unknown as AdamInternals;
+    return {
+      ...this.counters,
+      actor: getFlatWeights(this.actor),
+      critic: getFlatWeights(this.critic),
+      logStd: Array.from(this.logStd.dataSync()),
+      optimizer: opt.map((w) => ({ name: w.name, values: Array.from(w.tensor.dataSync()), shape: w.tensor.shape })),
+      adamBetaPowers: [acc.accBeta1.dataSync()[0], acc.accBeta2.dataSync()[0]],
+      obsNorm: this.obsStats.toJSON(),
+      rng: this.rng.state(),
+    };
+  }
+
+  async checkpoint(): Promise<AlgorithmCheckpoint> {
+    const snap = await this.snapshot();
+    const policy = await modelFiles(this.tf, this.actor);
+    const critic = await modelFiles(this.tf, this.critic);
+    const algoState: AlgoState = {
+      logStd: snap.logStd,
+      optimizer: snap.optimizer,
+      adamBetaPowers: snap.adamBetaPowers,
+    };
+    return {
+      files: {
+        "policy/model.json": policy.modelJson,
+        "policy/weights.bin": policy.weights,
+        "critic/model.json": critic.modelJson,
+        "critic/weights.bin": critic.weights,
+      },
+      state: {
+        algo: "ppo",
+        config: { ...this.config },
+        counters: { timesteps: snap.timesteps, episodes: snap.episodes, iterations: snap.iteration },
+        rng: snap.rng,
+        algoState: algoState as unknown as Record<string, unknown>,
+      },
+    };
+  }
+
+  async close(): Promise<void> {
     this.actor.dispose();
     this.critic.dispose();
     this.logStd.dispose();
     this.optimizer.dispose();
   }
+
+  private async restoreOptimizer(saved: PpoState["optimizer"], powers?: [number, number]): Promise<void> {
+    // Adam creates its slots on first use; one zero-gradient step creates them, then we overwrite.
+    const tf = this.tf;
+    const vars = this.trainableList();
+    const zeros: Record<string, TF.Tensor> = {};
+    for (const v of vars) zeros[v.name] = tf.zerosLike(v);
+    const before = vars.map((v) => v.clone());
+    this.optimizer.applyGradients(zeros as unknown as GradientMap);
+    vars.forEach((v, i) => v.assign(before[i]));
+    before.forEach((t) => t.dispose());
+    Object.values(zeros).forEach((t) => t.dispose());
+    await this.optimizer.setWeights(saved.map((w) => ({ name: w.name, tensor: tf.tensor(w.values, w.shape) })));
+    if (powers) {
+      const acc = this.optimizer as unknown as AdamInternals;
+      acc.accBeta1.assign(tf.scalar(powers[0]));
+      acc.accBeta2.assign(tf.scalar(powers[1]));
+    }
+  }
+
+  private trainableList(): TF.Variable[] {
+    const list: TF.Variable[] = [];
+    for (const w of [...this.actor.trainableWeights, ...this.critic.trainableWeights])
+      list.push(w.read() as TF.Variable);
+    list.push(this.logStd);
+    return list;
+  }
+}
+
+/** The state a checkpoint written by `checkpoint()` holds: networks from policy/ and critic/, the rest from state.json. */
+function stateFromCheckpoint(dir: string, saved: CheckpointState): PpoState {
+  const a = saved.algoState as unknown as AlgoState;
+  const flat = (sub: string): Float32Array =>
+    Float32Array.from(readModelWeights(join(dir, sub)).flatMap((w) => Array.from(w.values)));
+  return {
+    iteration: saved.counters.iterations,
+    timesteps: saved.counters.timesteps,
+    episodes: saved.counters.episodes,
+    actor: flat("policy"),
+    critic: flat("critic"),
+    logStd: a.logStd,
+    optimizer: a.optimizer,
+    adamBetaPowers: a.adamBetaPowers,
+    obsNorm: saved.policy.obsNorm,
+    rng: saved.rng,
+  };
 }

@@ -21,12 +21,12 @@ import { RolloutPool } from "./rollout-pool.js";
 import type { RolloutResult } from "./rollout.js";
 import { flatFromSpec } from "../agents/mlp.js";
 import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
-import { EsAlgorithm } from "./es-algorithm.js";
+import { HELD_OUT_SEED_BASE } from "./defaults.js";
+import { EsAlgorithm } from "./es.js";
+import { applyHyper } from "./hyperparameters.js";
 import { MetricsLog } from "./metrics.js";
+import { PpoAlgorithm } from "./ppo.js";
 import { TensorBoardWriter } from "./tensorboard.js";
-
-/** Held-out evaluation during training uses seeds from here: disjoint from training seeds (>= 1e6) and from `propamm eval`'s default range (100000...). */
-export const HELD_OUT_SEED_BASE = 500_000;
 
 export interface TrainOptions {
   algo: "ppo" | "es";
@@ -57,21 +57,6 @@ export interface EvalSummary {
   seeds: [number, number];
 }
 
-function applyHyper<T extends object>(defaults: T, hyper: Record<string, unknown>): T {
-  const out = { ...defaults } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(hyper)) {
-    if (!(k in out)) throw new ConfigError(`unknown hyperparameter '${k}' (known: ${Object.keys(out).join(", ")})`);
-    const d = out[k];
-    if (Array.isArray(d)) {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isInteger(x) && x > 0)) {
-        throw new ConfigError(`hyperparameter '${k}' must be a list of positive integers like 64,64`);
-      }
-    } else if (typeof d !== typeof v) throw new ConfigError(`hyperparameter '${k}' must be a ${typeof d}`);
-    out[k] = v;
-  }
-  return out as T;
-}
-
 async function createAlgorithm(
   o: TrainOptions,
   env: Partial<EnvConfig> & { opponents: string[] },
@@ -89,7 +74,6 @@ async function createAlgorithm(
     );
     return new EsAlgorithm(config, o.seed, feeRange, pool, resume);
   }
-  const { PpoAlgorithm } = await import("./ppo-algorithm.js");
   const config = applyHyper(
     PpoAlgorithm.defaults(),
     resume ? (resume.state.config as Record<string, unknown>) : o.hyper,

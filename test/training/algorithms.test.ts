@@ -1,7 +1,7 @@
 /**
  * The learning algorithms on tasks whose answer is known independently of them.
  *
- *  - ES's optimiser core (agents/es.ts) on a synthetic concave objective: a stand-in rollout pool
+ *  - ES's optimiser core (training/es.ts) on a synthetic concave objective: a stand-in rollout pool
  *    scores each candidate by how close the network's output on a fixed observation is to a
  *    target, so the optimum is the target itself.
  *  - ES and PPO on a tiny task inside PropAmmEnv: a pinned market (no opponents, the normalizer at
@@ -19,16 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { feeToAction } from "../../agents/agent.js";
 import { loadTf, type Tf } from "../../training/backend.js";
 import { constantAgent, randomAgent } from "../../agents/baselines.js";
-import {
-  ACTION_SIZE,
-  centredRanks,
-  DEFAULT_ES_CONFIG,
-  type EsConfig,
-  EsTrainer,
-  OBS_SIZE,
-  TRAIN_SEED_MIN,
-} from "../../training/es.js";
-import { evaluateAgent, runEpisode } from "../../training/evaluate.js";
+import { ACTION_SIZE, OBS_CLIP, OBS_SIZE, TRAIN_SEED_MIN } from "../../training/defaults.js";
+import { centredRanks, DEFAULT_ES_CONFIG, EsAlgorithm, type EsConfig } from "../../training/es.js";
 import {
   flatFromSpec,
   MlpPolicy,
@@ -38,17 +30,15 @@ import {
   RunningStats,
   specFromFlat,
 } from "../../agents/mlp.js";
-import { DEFAULT_PPO_CONFIG, type PpoConfig, PpoTrainer } from "../../training/ppo.js";
+import { DEFAULT_PPO_CONFIG, PpoAlgorithm, type PpoConfig } from "../../training/ppo.js";
 import { RolloutPool } from "../../training/rollout-pool.js";
-import type { RolloutResult, RolloutTask } from "../../training/rollout.js";
+import { evaluateAgent, type RolloutResult, type RolloutTask, runEpisode } from "../../training/rollout.js";
 import { buildMlp, denseLayers, getFlatWeights, setFlatWeights } from "../../training/tf-model.js";
 import { type EnvConfig, PropAmmEnv } from "../../gym/env.js";
 import { RandomStream } from "../../env/rng.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EsAlgorithm, OBS_CLIP } from "../../training/es-algorithm.js";
-import { PpoAlgorithm } from "../../training/ppo-algorithm.js";
 import { train } from "../../training/train.js";
 import { loadPolicy } from "../../agents/checkpoint.js";
 
@@ -97,7 +87,7 @@ const OBS0 = [0.4, 0.6, 0.5, 0.3, 2 / 17];
 const OBS_SPREAD = 0.1;
 
 /**
- * A stand-in for RolloutPool (EsTrainer only calls run() and reads the results): each task's
+ * A stand-in for RolloutPool (EsAlgorithm only calls run() and reads the results): each task's
  * fitness is -|y - TARGET|^2 for the network output y on OBS0, transformed by `shape` (a
  * monotone map, to check that only ranks matter). Each seed reports two decisions, at OBS0 +- OBS_SPREAD.
  */
@@ -126,7 +116,7 @@ class SyntheticPool {
   }
 
   asPool(): RolloutPool {
-    // EsTrainer's parameter is the class; this object has the one method it uses.
+    // EsAlgorithm's parameter is the class; this object has the one method it uses.
     return this as unknown as RolloutPool;
   }
 }
@@ -149,15 +139,15 @@ const SYNTHETIC_ES: EsConfig = {
   initialFeeBps: 50,
 };
 
-describe("EsTrainer on a synthetic concave objective (known optimum)", () => {
+describe("ES on a synthetic concave objective (known optimum)", () => {
   it("drives the network's output to the objective's maximiser", async () => {
     const pool = new SyntheticPool();
-    const trainer = new EsTrainer(SYNTHETIC_ES, 11, [0, 250]);
+    const trainer = new EsAlgorithm(SYNTHETIC_ES, 11, [0, 250], pool.asPool());
     const before = outputOn(trainer.sizes, SYNTHETIC_ES.activation, trainer.params, trainer.obsNorm);
     // The initial policy acts at 50 bps on both sides (action -0.6): far from the target.
     for (const y of before) expect(y).toBeCloseTo(feeToAction(50, 0, 250), 1);
     let last = { meanReturn: -Infinity };
-    for (let g = 0; g < 300; g++) last = await trainer.generation(pool.asPool());
+    for (let g = 0; g < 300; g++) last = await trainer.iterate();
     const after = outputOn(trainer.sizes, SYNTHETIC_ES.activation, trainer.params, trainer.obsNorm);
     for (let i = 0; i < ACTION_SIZE; i++)
       expect(Math.abs(after[i] - TARGET[i]), `output ${i}: ${after}`).toBeLessThan(0.03);
@@ -172,13 +162,13 @@ describe("EsTrainer on a synthetic concave objective (known optimum)", () => {
 
   it("plays antithetic pairs around the centre on common seeds, and only fitness ranks matter", async () => {
     const pool = new SyntheticPool();
-    const trainer = new EsTrainer(SYNTHETIC_ES, 5, [0, 250]);
+    const trainer = new EsAlgorithm(SYNTHETIC_ES, 5, [0, 250], pool.asPool());
     const centres: Float32Array[] = [];
     const norms: ObsNormStats[] = [];
     for (let g = 0; g < 3; g++) {
       centres.push(trainer.params.slice());
       norms.push(trainer.obsNorm);
-      const m = await trainer.generation(pool.asPool());
+      const m = await trainer.iterate();
       expect(m.generation).toBe(g + 1);
     }
     expect(pool.calls).toHaveLength(3);
@@ -214,13 +204,13 @@ describe("EsTrainer on a synthetic concave objective (known optimum)", () => {
     });
 
     // Centred-rank fitness shaping: a strictly increasing transform of the fitness changes nothing.
-    const a = new EsTrainer(SYNTHETIC_ES, 9, [0, 250]);
-    const b = new EsTrainer(SYNTHETIC_ES, 9, [0, 250]);
     const plain = new SyntheticPool();
     const warped = new SyntheticPool((f) => Math.sinh(4 * f) * 100);
+    const a = new EsAlgorithm(SYNTHETIC_ES, 9, [0, 250], plain.asPool());
+    const b = new EsAlgorithm(SYNTHETIC_ES, 9, [0, 250], warped.asPool());
     for (let g = 0; g < 5; g++) {
-      await a.generation(plain.asPool());
-      await b.generation(warped.asPool());
+      await a.iterate();
+      await b.iterate();
     }
     expect(Array.from(b.params)).toEqual(Array.from(a.params));
   });
@@ -312,7 +302,7 @@ describe("ES and PPO find the brute-forced best fee of a pinned-market task", ()
     expect(land.initialReturn).toBeLessThan(0.7 * land.bestReturn);
   });
 
-  it("ES (EsTrainer over a RolloutPool) converges to it", async () => {
+  it("ES (EsAlgorithm over a RolloutPool) converges to it", async () => {
     const config: EsConfig = {
       ...DEFAULT_ES_CONFIG,
       hidden: [16, 16],
@@ -323,20 +313,20 @@ describe("ES and PPO find the brute-forced best fee of a pinned-market task", ()
       initialFeeBps: INITIAL_FEE,
     };
     const pool = new RolloutPool(TASK_ENV, 0);
-    const trainer = new EsTrainer(config, 1, [0, 250]);
+    const trainer = new EsAlgorithm(config, 1, [0, 250], pool);
     const spec = (): PolicySpec =>
       specFromFlat(trainer.sizes, config.activation, trainer.params, trainer.obsNorm, OBS_CLIP);
     try {
       const start = playPolicy(spec());
       expect(Math.abs(start.meanFee - INITIAL_FEE)).toBeLessThan(5);
-      for (let g = 0; g < 80; g++) await trainer.generation(pool);
+      for (let g = 0; g < 80; g++) await trainer.iterate();
     } finally {
       await pool.close();
     }
     expectNearOptimum("ES", playPolicy(spec()), land);
   });
 
-  it("PPO (PpoTrainer, tfjs) converges to it", async () => {
+  it("PPO (PpoAlgorithm, tfjs) converges to it", async () => {
     const config: PpoConfig = {
       ...DEFAULT_PPO_CONFIG,
       hidden: [16, 16],
@@ -348,14 +338,14 @@ describe("ES and PPO find the brute-forced best fee of a pinned-market task", ()
       gamma: 0.5,
       initialFeeBps: INITIAL_FEE,
     };
-    const trainer = new PpoTrainer(tf, config, 1, TASK_ENV);
+    const trainer = await PpoAlgorithm.create(config, 1, TASK_ENV);
     try {
       const start = playPolicy(trainer.policySpec());
       expect(Math.abs(start.meanFee - INITIAL_FEE)).toBeLessThan(5);
       for (let i = 0; i < 60; i++) await trainer.iterate();
       expectNearOptimum("PPO", playPolicy(trainer.policySpec()), land);
     } finally {
-      trainer.dispose();
+      await trainer.close();
     }
   });
 });

@@ -53,10 +53,11 @@ import {
 import type { EnvConfig } from "../../gym/env.js";
 import { RandomStream } from "../../env/rng.js";
 import type { TrainingAlgorithm } from "../../training/algorithm.js";
-import { EsAlgorithm } from "../../training/es-algorithm.js";
-import { PpoAlgorithm } from "../../training/ppo-algorithm.js";
+import { HELD_OUT_SEED_BASE } from "../../training/defaults.js";
+import { ES_HYPERPARAMETERS, EsAlgorithm } from "../../training/es.js";
+import { PPO_HYPERPARAMETERS, PpoAlgorithm } from "../../training/ppo.js";
 import { maskedCrc } from "../../training/tensorboard.js";
-import { HELD_OUT_SEED_BASE, train, type TrainOptions } from "../../training/train.js";
+import { train, type TrainOptions } from "../../training/train.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
@@ -753,6 +754,37 @@ describe("propamm train (the built CLI)", () => {
     });
     expect(metrics(same)).toEqual(lines);
     expect(Buffer.compare(latestWeights(same), latestWeights(out))).toBe(0);
+  });
+
+  it("--help lists each algorithm's hyperparameters, in config order, with their defaults and docs", async () => {
+    const args = ["train", "--help"];
+    const r = await cli(args);
+    expect(r.status, show(args, r)).toBe(0);
+    const [, afterEs] = r.stdout.split(/^ {2}--algo es:$/m);
+    expect(afterEs, show(args, r)).toBeDefined();
+    const [esPart, ppoPart] = afterEs.split(/^ {2}--algo ppo:$/m);
+    const sections: [string, Record<string, unknown>, Record<string, { doc: string }>][] = [
+      [esPart, { ...EsAlgorithm.defaults() }, ES_HYPERPARAMETERS],
+      [ppoPart, { ...PpoAlgorithm.defaults() }, PPO_HYPERPARAMETERS],
+    ];
+    for (const [text, defaults, table] of sections) {
+      const rows = text
+        .trim()
+        .split("\n")
+        .map((line) => /^(\w+)=(\S+) +(.+)$/.exec(line.trim()));
+      expect(
+        rows.every((m) => m !== null),
+        text,
+      ).toBe(true);
+      expect(rows.map((m) => m![1])).toEqual(Object.keys(defaults));
+      for (const m of rows) {
+        const d = defaults[m![1]];
+        // The printed default is the config's default, lists in --hp's a,b form.
+        if (Array.isArray(d)) expect(m![2].split(",").map(Number), m![0]).toEqual(d);
+        else expect(m![2], m![0]).toBe(String(d));
+        expect(m![3]).toBe(table[m![1]].doc);
+      }
+    }
   });
 
   it("bad input exits 2 with a clear message and writes nothing", async () => {
