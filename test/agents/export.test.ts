@@ -17,7 +17,7 @@ import {
   exportPolicy,
   exportPolicyDetails,
   generateExport,
-  jsDetmathSource,
+  inlinedRuntime,
   jsNumber,
   readExportablePolicy,
   rustNumber,
@@ -37,7 +37,7 @@ import {
 } from "../../env/abi.js";
 import { AGENT_SLOT } from "../../env/builtins/agent.js";
 import { starter } from "../../env/builtins/starter.js";
-import { detExp, detLog, detTanh } from "../../env/detmath.js";
+import { detExp, detLog, detTanh } from "../../runtime/detmath.js";
 import { PropAmmEnv } from "../../gym/env.js";
 import { loadStrategy } from "../../arena/loader.js";
 import { Simulation, type SimulationResult, type StrategyContext, type StrategySource } from "../../env/simulation.js";
@@ -186,8 +186,8 @@ describe("propamm export: the generated files", () => {
     expect(exportFormatFromPath("b.txt")).toBeUndefined();
   });
 
-  it("port env/detmath.ts exactly (JavaScript)", () => {
-    const port = new Function(`${jsDetmathSource()}\nreturn { detExp, detLog, detTanh };`)() as {
+  it("inline runtime/detmath.ts exactly (JavaScript)", () => {
+    const port = new Function(`${inlinedRuntime(false)}\nreturn { detExp, detLog, detTanh };`)() as {
       detExp: (x: number) => number;
       detLog: (x: number) => number;
       detTanh: (x: number) => number;
