@@ -6,15 +6,7 @@
  */
 import { viewWriteFeeWad, viewWriteU64, WAD_PER_BPS } from "../runtime/slots.js";
 
-export {
-  SLOT,
-  StorageViews,
-  viewReadF64,
-  viewReadFeeBps,
-  viewReadU64,
-  viewWriteF64,
-  viewWriteU64,
-} from "../runtime/slots.js";
+export * from "../runtime/slots.js";
 export const STORAGE_BYTES = 1024;
 export const STORAGE_SLOTS = STORAGE_BYTES / 8;
 

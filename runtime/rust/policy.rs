@@ -145,7 +145,11 @@ fn det_tanh(x: f64) -> f64 {
         return -1.0;
     }
     let r = 2.0 * x;
-    let em1 = if r > -0.7 && r < 0.7 { expm1_small(r) } else { det_exp(r) - 1.0 };
+    let em1 = if r > -0.7 && r < 0.7 {
+        expm1_small(r)
+    } else {
+        det_exp(r) - 1.0
+    };
     em1 / (em1 + 2.0)
 }
 
@@ -264,8 +268,16 @@ fn set_slot_u64_raw(st: &mut Storage, slot: usize, value: u64) {
 
 /// Writes floor(value), clamped to [0, 2^64), to a u64 slot.
 fn set_slot_u64(st: &mut Storage, slot: usize, value: f64) {
-    let w = if value.is_finite() && value > 0.0 { value.floor() } else { 0.0 };
-    let raw = if value == f64::INFINITY || w >= TWO_64 { u64::MAX } else { w as u64 };
+    let w = if value.is_finite() && value > 0.0 {
+        value.floor()
+    } else {
+        0.0
+    };
+    let raw = if value == f64::INFINITY || w >= TWO_64 {
+        u64::MAX
+    } else {
+        w as u64
+    };
     set_slot_u64_raw(st, slot, raw);
 }
 
@@ -311,10 +323,26 @@ fn current_fee(st: &Storage, side: u8) -> f64 {
     wad as f64 / WAD_PER_BPS / 10000.0
 }
 
-/// The reset decision's fees (bps): the policy on the features before any trade. Computed once.
+/// The reset decision's fees (bps): the policy on the features before any trade. Computed once
+/// (quotes before the first hook would otherwise each run the network). Atomics rather than
+/// std::sync::OnceLock so that older compilers build it too (Debian 12's rustc 1.63, the CI
+/// fallback); two threads racing compute the same deterministic bits.
 fn reset_fees_bps() -> (f64, f64) {
-    static RESET: std::sync::OnceLock<(f64, f64)> = std::sync::OnceLock::new();
-    *RESET.get_or_init(|| decide(&initial_features()))
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    static READY: AtomicBool = AtomicBool::new(false);
+    static FEE0: AtomicU64 = AtomicU64::new(0);
+    static FEE1: AtomicU64 = AtomicU64::new(0);
+    if READY.load(Ordering::Acquire) {
+        return (
+            f64::from_bits(FEE0.load(Ordering::Relaxed)),
+            f64::from_bits(FEE1.load(Ordering::Relaxed)),
+        );
+    }
+    let fees = decide(&initial_features());
+    FEE0.store(fees.0.to_bits(), Ordering::Relaxed);
+    FEE1.store(fees.1.to_bits(), Ordering::Relaxed);
+    READY.store(true, Ordering::Release);
+    fees
 }
 
 /// Until the first hook the reset decision's fees live only in code; the first hook stores them.
@@ -377,9 +405,21 @@ fn read_features(st: &Storage) -> Features {
     let traded = slot_f64(st, SLOT_LAST_SPOT) != 0.0;
     let pools = slot_f64(st, SLOT_N_POOLS);
     Features {
-        sigma_hat: if traded { slot_f64(st, SLOT_VOL) } else { fallback.sigma_hat },
-        flow_ema: if traded { slot_f64(st, SLOT_FLOW_EMA) } else { fallback.flow_ema },
-        capital_weight: if pools > 0.0 { slot_f64(st, SLOT_CAPITAL_WEIGHT) } else { fallback.capital_weight },
+        sigma_hat: if traded {
+            slot_f64(st, SLOT_VOL)
+        } else {
+            fallback.sigma_hat
+        },
+        flow_ema: if traded {
+            slot_f64(st, SLOT_FLOW_EMA)
+        } else {
+            fallback.flow_ema
+        },
+        capital_weight: if pools > 0.0 {
+            slot_f64(st, SLOT_CAPITAL_WEIGHT)
+        } else {
+            fallback.capital_weight
+        },
         epoch_step: slot_f64(st, SLOT_EPOCH_STEP),
         n_pools: if pools > 0.0 { pools } else { fallback.n_pools },
     }
@@ -400,7 +440,10 @@ fn f32_round(x: f64) -> f64 {
 
 fn observation(f: &Features) -> [f64; 5] {
     [
-        f32_round(js_min(SIGMA_OBS_MAX, js_max(0.0, f.sigma_hat * SIGMA_OBS_SCALE))),
+        f32_round(js_min(
+            SIGMA_OBS_MAX,
+            js_max(0.0, f.sigma_hat * SIGMA_OBS_SCALE),
+        )),
         f32_round(js_min(1.0, js_max(0.0, f.flow_ema))),
         f32_round(js_min(1.0, js_max(0.0, f.capital_weight))),
         f32_round(js_min(1.0, js_max(0.0, f.epoch_step / EPOCH_LEN))),
@@ -535,7 +578,11 @@ fn epoch_boundary(d: &[u8], st: &mut Storage) {
     set_slot_f64(st, SLOT_EPOCH_STEP, 0.0);
     // The boundary follows the epoch's last step; the event does not carry it, so the epoch
     // length baked above stands in for the simulation's (as the JavaScript agent uses its config).
-    set_slot_f64(st, SLOT_LAST_DECISION, (epoch_number + 1.0) * EPOCH_LEN - 1.0);
+    set_slot_f64(
+        st,
+        SLOT_LAST_DECISION,
+        (epoch_number + 1.0) * EPOCH_LEN - 1.0,
+    );
     let fees = decide(&read_features(st));
     set_fees(st, fees);
 }
@@ -562,7 +609,11 @@ pub extern "C" fn __prop_amm_compute_swap(data: *const u8, len: usize) -> u64 {
     let mut st: Storage = [0u8; STORAGE_BYTES];
     st.copy_from_slice(&d[COMPUTE_SWAP_HEADER..COMPUTE_SWAP_HEADER + STORAGE_BYTES]);
     let gi = (1.0 - current_fee(&st, side)) * input;
-    let out = if side == 0 { (rx * gi) / (ry + gi) } else { (ry * gi) / (rx + gi) };
+    let out = if side == 0 {
+        (rx * gi) / (ry + gi)
+    } else {
+        (ry * gi) / (rx + gi)
+    };
     to_nano(out)
 }
 
