@@ -92,7 +92,7 @@ export function readExportablePolicy(checkpointPath: string): ExportablePolicy {
     spec,
     meta,
     origin: originOf(state, dir),
-    // The label `propamm eval` and `propamm run <checkpoint>` show (env/loader.ts).
+    // The label `propamm eval` and `propamm run <checkpoint>` show (arena/loader.ts).
     label: `${state.algo.toUpperCase()} ${basename(resolve(checkpointPath))} @${state.counters.timesteps}`,
   };
 }
