@@ -1,21 +1,20 @@
 /**
  * A plain multilayer perceptron evaluator: the deterministic policy (the Gaussian mean) without
- * tfjs. Evaluation and export run this, so what is evaluated is what gets exported.
- * Observation normalisation is part of the policy: x = clip((obs - mean) / sqrt(var + eps), +-clip).
+ * tfjs. Evaluation and export run the same forward pass (runtime/mlp.ts), so what is evaluated
+ * is what gets exported. Observation normalisation is part of the policy:
+ * x = clip((obs - mean) / sqrt(var + eps), +-clip).
  */
 
-import { detTanh } from "../env/detmath.js";
+import {
+  type Activation,
+  type DenseLayer,
+  type MlpWeights,
+  mlpForward,
+  mlpNormalize,
+  mlpWeights,
+} from "../runtime/mlp.js";
 
-export type Activation = "tanh" | "relu" | "linear";
-
-export interface DenseLayer {
-  /** Row-major [inputs x outputs], as tfjs stores a Dense kernel. */
-  kernel: number[];
-  bias: number[];
-  inputs: number;
-  outputs: number;
-  activation: Activation;
-}
+export { type Activation, type DenseLayer, OBS_EPS } from "../runtime/mlp.js";
 
 export interface ObsNormStats {
   mean: number[];
@@ -29,22 +28,15 @@ export interface PolicySpec {
   obsClip: number;
 }
 
-export const OBS_EPS = 1e-8;
-
+/** The forward pass is runtime/mlp.ts (what exported policies inline); this checks the shapes. */
 export class MlpPolicy {
-  private readonly kernels: Float64Array[];
-  private readonly biases: Float64Array[];
-  private readonly buffers: Float64Array[];
-  private readonly mean: Float64Array;
-  private readonly invStd: Float64Array;
+  /** The network as the runtime runs it. */
+  readonly weights: MlpWeights;
   readonly inputs: number;
   readonly outputs: number;
 
   constructor(readonly spec: PolicySpec) {
     if (spec.layers.length === 0) throw new RangeError("policy has no layers");
-    this.kernels = spec.layers.map((l) => Float64Array.from(l.kernel));
-    this.biases = spec.layers.map((l) => Float64Array.from(l.bias));
-    this.buffers = spec.layers.map((l) => new Float64Array(l.outputs));
     for (let i = 0; i < spec.layers.length; i++) {
       const l = spec.layers[i];
       if (l.kernel.length !== l.inputs * l.outputs || l.bias.length !== l.outputs) {
@@ -57,36 +49,17 @@ export class MlpPolicy {
     }
     this.inputs = spec.layers[0].inputs;
     this.outputs = spec.layers[spec.layers.length - 1].outputs;
-    this.mean = Float64Array.from(spec.obsNorm.mean);
-    this.invStd = Float64Array.from(spec.obsNorm.var, (v) => 1 / Math.sqrt(v + OBS_EPS));
+    this.weights = mlpWeights(spec.layers, spec.obsNorm.mean, spec.obsNorm.var, spec.obsClip);
   }
 
   /** Normalised observation, in place into `out`. */
   normalize(obs: ArrayLike<number>, out: Float64Array): Float64Array {
-    const c = this.spec.obsClip;
-    for (let i = 0; i < this.inputs; i++) {
-      const z = (obs[i] - this.mean[i]) * this.invStd[i];
-      out[i] = z > c ? c : z < -c ? -c : z;
-    }
-    return out;
+    return mlpNormalize(this.weights, obs, out);
   }
 
   /** The deterministic action (network output) for one raw observation. */
   act(obs: ArrayLike<number>, out = new Float64Array(this.outputs)): Float64Array {
-    let x = this.normalize(obs, new Float64Array(this.inputs));
-    for (let li = 0; li < this.kernels.length; li++) {
-      const l = this.spec.layers[li];
-      const k = this.kernels[li];
-      const y = li === this.kernels.length - 1 ? out : this.buffers[li];
-      for (let j = 0; j < l.outputs; j++) {
-        let s = this.biases[li][j];
-        for (let i = 0; i < l.inputs; i++) s += x[i] * k[i * l.outputs + j];
-        // detTanh: the same bits in every engine and in the Rust export (env/detmath.ts).
-        y[j] = l.activation === "tanh" ? detTanh(s) : l.activation === "relu" ? (s > 0 ? s : 0) : s;
-      }
-      x = y;
-    }
-    return out;
+    return mlpForward(this.weights, obs, out);
   }
 }
 

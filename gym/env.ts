@@ -21,6 +21,7 @@ import { RandomStream } from "../env/rng.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
 import { Box } from "./spaces.js";
 import { riskAdjustedScore } from "../env/capital.js";
+import { SIGMA_OBS_MAX, actionToFeeBps, observationFromFeatures } from "../runtime/mapping.js";
 
 export type RewardMode = "dense" | "sparse";
 /** What the reward is measured against: nothing (SPEC §6), or the normalizer's edge over the same interval. */
@@ -58,10 +59,14 @@ export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
   sim: {},
 });
 
-/** Observation scaling (documented in docs/gym.md): obs = [min(10, 100*sigma_hat), flow_ema, w, epoch_step/epochLen, n_pools/17]. */
-export const SIGMA_OBS_SCALE = 100;
-export const SIGMA_OBS_MAX = 10;
-export const MAX_POOLS = 17;
+// Observation scaling and the action mapping are the policy runtime's (exported policies inline them).
+export {
+  MAX_POOLS,
+  SIGMA_OBS_MAX,
+  SIGMA_OBS_SCALE,
+  actionToFeeBps,
+  observationFromFeatures,
+} from "../runtime/mapping.js";
 
 export const OBSERVATION_SPACE = new Box([0, 0, 0, 0, 0], [SIGMA_OBS_MAX, 1, 1, 1, 1]);
 export const ACTION_SPACE = new Box([-1, -1], [1, 1]);
@@ -94,22 +99,6 @@ export interface StepResult {
   terminated: boolean;
   truncated: boolean;
   info: StepInfo;
-}
-
-/** The observation (SPEC §6 features, scaled and clipped to the observation space). Exported policies compute it the same way. */
-export function observationFromFeatures(f: AgentFeatures, epochLen: number, out = new Float32Array(5)): Float32Array {
-  out[0] = Math.min(SIGMA_OBS_MAX, Math.max(0, f.sigmaHat * SIGMA_OBS_SCALE));
-  out[1] = Math.min(1, Math.max(0, f.flowEma));
-  out[2] = Math.min(1, Math.max(0, f.capitalWeight));
-  out[3] = Math.min(1, Math.max(0, f.epochStep / epochLen));
-  out[4] = Math.min(1, f.nPools / MAX_POOLS);
-  return out;
-}
-
-/** Action in [-1, 1] -> fee in bps over [feeMin, feeMax]; finite values outside are clipped. */
-export function actionToFeeBps(a: number, feeMinBps: number, feeMaxBps: number): number {
-  const c = Math.min(1, Math.max(-1, a));
-  return feeMinBps + ((c + 1) / 2) * (feeMaxBps - feeMinBps);
 }
 
 export class EnvError extends Error {

@@ -17,7 +17,7 @@ import {
   exportPolicy,
   exportPolicyDetails,
   generateExport,
-  jsDetmathSource,
+  inlinedRuntime,
   jsNumber,
   readExportablePolicy,
   rustNumber,
@@ -37,7 +37,7 @@ import {
 } from "../../env/abi.js";
 import { AGENT_SLOT } from "../../env/builtins/agent.js";
 import { starter } from "../../env/builtins/starter.js";
-import { detExp, detLog, detTanh } from "../../env/detmath.js";
+import { detExp, detLog, detTanh } from "../../runtime/detmath.js";
 import { PropAmmEnv } from "../../gym/env.js";
 import { loadStrategy } from "../../arena/loader.js";
 import { Simulation, type SimulationResult, type StrategyContext, type StrategySource } from "../../env/simulation.js";
@@ -186,8 +186,8 @@ describe("propamm export: the generated files", () => {
     expect(exportFormatFromPath("b.txt")).toBeUndefined();
   });
 
-  it("port env/detmath.ts exactly (JavaScript)", () => {
-    const port = new Function(`${jsDetmathSource()}\nreturn { detExp, detLog, detTanh };`)() as {
+  it("inline runtime/detmath.ts exactly (JavaScript)", () => {
+    const port = new Function(`${inlinedRuntime(false)}\nreturn { detExp, detLog, detTanh };`)() as {
       detExp: (x: number) => number;
       detLog: (x: number) => number;
       detTanh: (x: number) => number;
@@ -199,6 +199,19 @@ describe("propamm export: the generated files", () => {
         !Object.is(port.detTanh(x), detTanh(x)),
     );
     expect(bad).toEqual([]);
+  });
+
+  it("are the same from the built CLI (dist/runtime/*.js) as from the sources", () => {
+    const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+    for (const [format, ext] of [
+      ["ts", "ts"],
+      ["js", "mjs"],
+      ["rs", "rs"],
+    ] as const) {
+      const file = join(dir, `cli-export.${ext}`);
+      execFileSync(process.execPath, [cli, "export", FIXTURE, "-o", file], { stdio: "pipe" });
+      expect(readFileSync(file, "utf8") === exportPolicy(FIXTURE, format), format).toBe(true);
+    }
   });
 
   it("the TypeScript export type-checks under strict settings", () => {
@@ -282,6 +295,24 @@ function randomDecisionPayloads(n: number, seed: number): Uint8Array[] {
     out.push(encodeAfterSwap(event, storage));
   }
   return out;
+}
+
+/** Epoch-boundary payloads on the random storages above: each one a decision, on random epochs and weights. */
+function randomEpochPayloads(n: number, seed: number): Uint8Array[] {
+  const rnd = mulberry32(seed + 1000);
+  return randomDecisionPayloads(n, seed).map((payload) =>
+    encodeEpochBoundary(
+      {
+        epochNumber: Math.floor(rnd() * 40),
+        newReserveX: 20 + rnd() * 200,
+        newReserveY: 2000 + rnd() * 20000,
+        epochEdge: (rnd() - 0.5) * 10,
+        cumulativeEdge: (rnd() - 0.5) * 100,
+        capitalWeight: rnd() < 0.1 ? 0.02 : rnd(),
+      },
+      decodeAfterSwap(payload).storage,
+    ),
+  );
 }
 
 describe("propamm export: JavaScript and TypeScript", () => {
@@ -460,8 +491,8 @@ describe.skipIf(!hasRustc)("propamm export: Rust", () => {
     };
     for (const seed of [0, 1]) runWith(recording, seed);
     expect(hooks.filter((h) => h[0] !== TAG_AFTER_SWAP).length).toBeGreaterThanOrEqual(6);
-    // Plus decisions on random features, where a slip in the network port cannot hide.
-    hooks.push(...randomDecisionPayloads(3000, 22));
+    // Plus decisions on random features and storages, where a slip in the Rust runtime cannot hide.
+    hooks.push(...randomDecisionPayloads(3000, 22), ...randomEpochPayloads(500, 23));
 
     // 2. Replay the decoded payloads (amounts in nano, f32 fields: what the Rust side sees) on a fresh JS export.
     const fresh = js(ctx!);

@@ -2,8 +2,9 @@
  * exp, log and tanh from IEEE basic operations only (+, -, *, /, and exact power-of-two
  * scaling through the exponent bits). Math.exp/log/tanh may differ by an ulp between engines
  * and from a Rust libm; these give the same bits everywhere, which is what lets an exported
- * Rust policy make exactly the fee decisions of the JavaScript one. The Rust export contains a
- * line-by-line port of this file; change both together. Accuracy: within a few ulp.
+ * Rust policy make exactly the fee decisions of the JavaScript one (spec §6). The Rust runtime
+ * (runtime/rust/policy.rs) holds a line-by-line port; test/agents/export.test.ts compares the
+ * two bit for bit. Accuracy: within a few ulp.
  */
 
 const LN2_HI = 6.931471803691238e-1; // ln 2, upper bits (fdlibm's split)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detExp, detLog, detTanh, pow2 } from "../../env/detmath.js";
+import { detExp, detLog, detTanh, pow2 } from "../../runtime/detmath.js";
 
 /** Distance in units in the last place of `ref`. */
 function ulps(a: number, ref: number): number {
@@ -18,7 +18,7 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-describe("deterministic math (env/detmath.ts)", () => {
+describe("deterministic math (runtime/detmath.ts)", () => {
   it("pow2 is exact", () => {
     for (const k of [-1022, -100, -1, 0, 1, 10, 52, 1023]) expect(pow2(k)).toBe(2 ** k);
   });

@@ -1,0 +1,288 @@
+/**
+ * The policy runtime's modules (runtime/*.ts) against closed forms and hand-computed values.
+ * runtime/detmath.ts has its own file; the engine's and the exports' bit-for-bit agreement is
+ * test/agents/export.test.ts and the golden check.
+ */
+import { describe, expect, it } from "vitest";
+import { detLog } from "../../runtime/detmath.js";
+import {
+  INITIAL_FLOW_EMA,
+  INITIAL_VOL,
+  initialFeatures,
+  updateFeatures,
+  viewReadFeatures,
+} from "../../runtime/features.js";
+import { actionToFeeBps, MAX_POOLS, observationFromFeatures } from "../../runtime/mapping.js";
+import { type DenseLayer, mlpForward, mlpWeights } from "../../runtime/mlp.js";
+import { policyAgent, policyFees } from "../../runtime/policy.js";
+import { agentHooks, type AgentSwapEvent, storedFeeFractions } from "../../runtime/schedule.js";
+import {
+  AGENT_SLOT,
+  SLOT,
+  StorageViews,
+  viewReadF64,
+  viewReadFeeBps,
+  viewReadU64,
+  viewWriteFeeWad,
+  viewWriteU64,
+} from "../../runtime/slots.js";
+
+function storage(): { bytes: Uint8Array; v: DataView } {
+  const bytes = new Uint8Array(1024);
+  return { bytes, v: new DataView(bytes.buffer) };
+}
+
+const u64 = (v: DataView, slot: number): bigint => v.getBigUint64(slot * 8, true);
+
+function swapEvent(over: Partial<AgentSwapEvent> = {}): AgentSwapEvent {
+  return {
+    reserveX: 100,
+    reserveY: 10000,
+    flowCaptured: 0.25,
+    simStep: 0,
+    epochStep: 0,
+    nStrategies: 3,
+    capitalWeight: 0.4,
+    ...over,
+  };
+}
+
+describe("runtime/slots.ts", () => {
+  it("writes u64 slots as BigInt would: floor, clamp to [0, 2^64), saturate", () => {
+    const { v } = storage();
+    const cases: [number, bigint][] = [
+      [0, 0n],
+      [1.9, 1n],
+      [-5, 0n],
+      [NaN, 0n],
+      [2 ** 32, 2n ** 32n],
+      [2 ** 53 + 2, 2n ** 53n + 2n],
+      [3e15 + 0.5, 3000000000000000n],
+      [2 ** 64, 2n ** 64n - 1n],
+      [Infinity, 2n ** 64n - 1n],
+    ];
+    for (const [x, want] of cases) {
+      viewWriteU64(v, 3, x);
+      expect(u64(v, 3), String(x)).toBe(want);
+      expect(viewReadU64(v, 3)).toBe(Number(want));
+    }
+  });
+
+  it("stores fees exactly as floor(bps * 1e14) WAD and reads them back in bps", () => {
+    const { v } = storage();
+    for (const [bps, wad] of [
+      [30, 3_000_000_000_000_000n],
+      [0.5, 50_000_000_000_000n],
+      [250, 25_000_000_000_000_000n],
+      [-1, 0n],
+      [NaN, 0n],
+      [Infinity, 0n],
+    ] as [number, bigint][]) {
+      viewWriteFeeWad(v, SLOT.fee1Wad, bps);
+      expect(u64(v, SLOT.fee1Wad), String(bps)).toBe(wad);
+      expect(viewReadFeeBps(v, SLOT.fee1Wad)).toBe(Number(wad) / 1e14);
+    }
+  });
+
+  it("caches one view per storage array", () => {
+    const views = new StorageViews();
+    const a = new Uint8Array(1024);
+    const b = new Uint8Array(2048).subarray(1024);
+    const va = views.of(a);
+    expect(views.of(a)).toBe(va);
+    const vb = views.of(b);
+    expect(vb).not.toBe(va);
+    expect(vb.byteOffset).toBe(1024);
+    expect(vb.byteLength).toBe(1024);
+  });
+
+  it("gives every slot its own 8 bytes", () => {
+    const all = [...Object.values(SLOT), ...Object.values(AGENT_SLOT)];
+    expect(new Set(all).size).toBe(all.length);
+    expect(Math.max(...all)).toBeLessThan(128);
+  });
+});
+
+describe("runtime/features.ts", () => {
+  it("starts from the initial estimates, then follows the EMAs of |log spot change| and flow", () => {
+    const { v } = storage();
+    updateFeatures(v, { reserveX: 100, reserveY: 10000, flowCaptured: 0.2 });
+    expect(viewReadF64(v, SLOT.lastSpot)).toBe(100);
+    expect(viewReadF64(v, SLOT.volatility)).toBe(0.95 * INITIAL_VOL); // log(1) = 0
+    expect(viewReadF64(v, SLOT.flowEma)).toBe(0.1 * 0.2 + 0.9 * INITIAL_FLOW_EMA);
+    expect(u64(v, SLOT.tradesThisEpoch)).toBe(1n);
+    updateFeatures(v, { reserveX: 50, reserveY: 10000, flowCaptured: 0 }); // spot doubles
+    expect(viewReadF64(v, SLOT.volatility)).toBe(0.05 * Math.abs(detLog(2)) + 0.95 * (0.95 * INITIAL_VOL));
+    expect(viewReadF64(v, SLOT.volatility)).toBeCloseTo(0.05 * Math.LN2 + 0.95 * 0.95 * INITIAL_VOL, 15);
+    expect(viewReadF64(v, SLOT.flowEma)).toBe(0.9 * (0.1 * 0.2 + 0.9 * INITIAL_FLOW_EMA));
+    expect(viewReadF64(v, SLOT.lastSpot)).toBe(200);
+    expect(u64(v, SLOT.tradesThisEpoch)).toBe(2n);
+  });
+
+  it("reads the fallback until a trade and an event have reported", () => {
+    const { v } = storage();
+    const fallback = initialFeatures(4);
+    expect(fallback).toEqual({
+      sigmaHat: INITIAL_VOL,
+      flowEma: INITIAL_FLOW_EMA,
+      capitalWeight: 0.25,
+      epochStep: 0,
+      nPools: 5,
+    });
+    expect(viewReadFeatures(v, fallback)).toEqual(fallback);
+    v.setFloat64(SLOT.lastSpot * 8, 100, true);
+    v.setFloat64(SLOT.volatility * 8, 0.01, true);
+    v.setFloat64(SLOT.flowEma * 8, 0.3, true);
+    v.setFloat64(SLOT.capitalWeight * 8, 0.6, true);
+    v.setFloat64(AGENT_SLOT.epochStep * 8, 42, true);
+    expect(viewReadFeatures(v, fallback)).toEqual({ ...fallback, sigmaHat: 0.01, flowEma: 0.3, epochStep: 42 });
+    v.setFloat64(AGENT_SLOT.nPools * 8, 3, true);
+    expect(viewReadFeatures(v, fallback)).toEqual({
+      sigmaHat: 0.01,
+      flowEma: 0.3,
+      capitalWeight: 0.6,
+      epochStep: 42,
+      nPools: 3,
+    });
+  });
+});
+
+describe("runtime/mapping.ts", () => {
+  it("scales and clips the features into the observation space", () => {
+    const f = { sigmaHat: 0.004, flowEma: 0.5, capitalWeight: 0.25, epochStep: 250, nPools: 3 };
+    expect(Array.from(observationFromFeatures(f, 1000))).toEqual([
+      Math.fround(0.4),
+      0.5,
+      0.25,
+      0.25,
+      Math.fround(3 / MAX_POOLS),
+    ]);
+    const wild = { sigmaHat: 1, flowEma: -2, capitalWeight: 7, epochStep: 5000, nPools: 40 };
+    expect(Array.from(observationFromFeatures(wild, 1000))).toEqual([10, 0, 1, 1, 1]);
+  });
+
+  it("maps [-1, 1] linearly onto the fee range and clips outside it", () => {
+    expect(actionToFeeBps(-1, 10, 110)).toBe(10);
+    expect(actionToFeeBps(0, 10, 110)).toBe(60);
+    expect(actionToFeeBps(0.5, 10, 110)).toBe(85);
+    expect(actionToFeeBps(1, 10, 110)).toBe(110);
+    expect(actionToFeeBps(-3, 10, 110)).toBe(10);
+    expect(actionToFeeBps(9, 10, 110)).toBe(110);
+  });
+});
+
+/** 2 -> 2 (tanh) -> 1 (linear) with weights chosen so the pass can be done by hand. */
+const LAYERS: DenseLayer[] = [
+  { inputs: 2, outputs: 2, activation: "tanh", kernel: [1, 0.5, -1, 0.25], bias: [0, 0.5] },
+  { inputs: 2, outputs: 1, activation: "linear", kernel: [2, -4], bias: [1] },
+];
+
+describe("runtime/mlp.ts", () => {
+  it("normalises, clips and runs the layers in order", () => {
+    // var 4 - eps: inverse std 0.5 exactly; clip 1.5.
+    const w = mlpWeights(LAYERS, [1, -1], [4 - 1e-8, 1 - 1e-8], 1.5);
+    const out = new Float64Array(1);
+    // x = [(3 - 1) / 2, clip((0 + 1) / 1)] = [1, 1]; h = tanh([1 - 1, 0.5 + 0.25 + 0.5]) = [0, tanh(1.25)].
+    expect(mlpForward(w, [3, 0], out)).toBe(out);
+    expect(out[0]).toBeCloseTo(1 - 4 * Math.tanh(1.25), 15);
+    // x = [clip(10 / 2) = 1.5, clip(-9) = -1.5]
+    mlpForward(w, [11, -10], out);
+    expect(out[0]).toBeCloseTo(1 + 2 * Math.tanh(1.5 + 1.5) - 4 * Math.tanh(0.5 + 0.75 - 0.375), 14);
+  });
+
+  it("applies relu and reuses its buffers", () => {
+    const relu = LAYERS.map((l, i) => ({ ...l, activation: i === 0 ? ("relu" as const) : l.activation }));
+    const w = mlpWeights(relu, [0, 0], [1 - 1e-8, 1 - 1e-8], 10);
+    const out = new Float64Array(1);
+    mlpForward(w, [-2, 1], out); // h = relu([-2 - 1, -1 + 0.25 + 0.5]) = [0, 0]
+    expect(out[0]).toBe(1);
+    const buffers = w.buffers.slice();
+    mlpForward(w, [2, 0], out); // h = [2, 1.5]
+    expect(out[0]).toBe(1 + 4 - 6);
+    expect(w.buffers).toEqual(buffers);
+    expect(w.buffers[0]).toBe(buffers[0]);
+  });
+});
+
+describe("runtime/schedule.ts", () => {
+  it("decides at the interval in afterSwap and at every epoch boundary", () => {
+    const calls: [string, number][] = [];
+    const hooks = agentHooks({
+      name: "t",
+      decisionInterval: 10,
+      epochLen: 100,
+      initialFeesBps: null,
+      decide: (kind, step) => calls.push([kind, step]),
+    });
+    const { bytes, v } = storage();
+    for (const step of [0, 5, 9, 10, 15, 19, 20]) hooks.afterSwap(swapEvent({ simStep: step, epochStep: step }), bytes);
+    expect(calls).toEqual([
+      ["swap", 10],
+      ["swap", 20],
+    ]);
+    hooks.onEpochBoundary({ epochNumber: 2, capitalWeight: 0.7 }, bytes);
+    expect(calls.at(-1)).toEqual(["epoch", 299]);
+    expect(viewReadF64(v, AGENT_SLOT.lastDecisionStep)).toBe(299);
+    expect(viewReadF64(v, AGENT_SLOT.epochStep)).toBe(0);
+    expect(u64(v, SLOT.tradesThisEpoch)).toBe(0n);
+    expect(u64(v, SLOT.epochNumber)).toBe(2n);
+    expect(viewReadF64(v, SLOT.capitalWeight)).toBe(0.7);
+  });
+
+  it("quotes the initial fees, as stored, until the first hook writes them", () => {
+    const hooks = agentHooks({
+      name: "t",
+      decisionInterval: 1e9,
+      epochLen: 100,
+      initialFeesBps: [30, 45.5],
+      decide: () => {},
+    });
+    const { bytes, v } = storage();
+    const fees = new Float64Array(2);
+    hooks.constantProductFees(bytes, fees);
+    expect(Array.from(fees)).toEqual(storedFeeFractions([30, 45.5]));
+    expect(Array.from(fees)).toEqual([30e14 / 1e14 / 10000, 45.5e14 / 1e14 / 10000]);
+    expect(u64(v, AGENT_SLOT.feesSet)).toBe(0n);
+    // Constant product with the fee on the input: side 0 pays Y, receives X.
+    const gi = (1 - fees[0]) * 50;
+    expect(hooks.computeSwap(0, 50, 100, 10000, bytes)).toBe((100 * gi) / (10000 + gi));
+    hooks.afterSwap(swapEvent({ simStep: 1 }), bytes);
+    expect(u64(v, AGENT_SLOT.feesSet)).toBe(1n);
+    expect(u64(v, SLOT.fee1Wad)).toBe(4_550_000_000_000_000n);
+  });
+});
+
+describe("runtime/policy.ts", () => {
+  // 5 -> 2 linear: action = [obs[1] - 1, 0.5]; identity normalisation.
+  const layers: DenseLayer[] = [
+    { inputs: 5, outputs: 2, activation: "linear", kernel: [0, 0, 1, 0, 0, 0, 0, 0, 0, 0], bias: [-1, 0.5] },
+  ];
+  const deployment = {
+    name: "p",
+    mlp: mlpWeights(layers, [0, 0, 0, 0, 0], [1 - 1e-8, 1 - 1e-8, 1 - 1e-8, 1 - 1e-8, 1 - 1e-8], 10),
+    decisionInterval: 5,
+    trainEpochLen: 100,
+    feeMinBps: 0,
+    feeMaxBps: 200,
+  };
+
+  it("maps features through the network to fees", () => {
+    const f = { sigmaHat: 0, flowEma: 0.5, capitalWeight: 0, epochStep: 0, nPools: 2 };
+    // action [-0.5, 0.5] -> [50, 150] bps
+    expect(policyFees(deployment, f, new Float32Array(5), new Float64Array(2))).toEqual([50, 150]);
+  });
+
+  it("quotes the reset decision and writes each decision's fees", () => {
+    const hooks = policyAgent(deployment, 2, 100);
+    const { bytes, v } = storage();
+    const fees = new Float64Array(2);
+    hooks.constantProductFees(bytes, fees);
+    // Reset: flowEma 0.5 -> [50, 150] bps.
+    expect(Array.from(fees)).toEqual([0.005, 0.015]);
+    hooks.afterSwap(swapEvent({ simStep: 5, flowCaptured: 1 }), bytes);
+    // flowEma = 0.1 + 0.45 = 0.55 (as float32) -> action[0] = 0.55 - 1.
+    const bps = 100 * (Math.fround(0.1 * 1 + 0.9 * 0.5) - 1 + 1);
+    expect(u64(v, SLOT.fee0Wad)).toBe(BigInt(Math.floor(bps * 1e14)));
+    expect(u64(v, SLOT.fee1Wad)).toBe(15_000_000_000_000_000n);
+  });
+});
