@@ -1,7 +1,8 @@
 /**
- * Brute-force oracles for the router and the arbitrageur (spec §2 steps 2 and 3), written from
- * scratch here and sharing no code or formula with env/: the independent truth that
- * test/env/router.test.ts and test/env/arbitrage.test.ts compare the engine against.
+ * Brute-force oracles for the router and the arbitrageur (spec §2 steps 2 and 3), and the fair
+ * price path (step 1), written from scratch here and sharing no formula with env/: the
+ * independent truth that test/env/router.test.ts, arbitrage.test.ts, lvr.test.ts and
+ * capital.test.ts compare the engine against.
  * test/helpers/oracles.test.ts checks the oracles themselves against closed forms.
  *
  * Router: the truth is the maximum of sum_i f_i(x_i) subject to sum_i x_i = amount, found by
@@ -25,7 +26,27 @@
  * which avoid the cancellation of `output*S - input` near the optimum, so the scan locates the
  * optimal input to ~1e-8 relative instead of ~sqrt(eps * input/profit).
  */
+import { simulationStreams } from "../../env/rng.js";
 import type { Side } from "../../env/strategy.js";
+
+// ---------------------------------------------------------------------------------------------
+// Fair price path
+
+/**
+ * The fair price after each of `steps` steps of seed `seed` (spec §2 step 1), rebuilt from the
+ * seed's price stream by the geometric Brownian step S *= exp(-sigma^2/2 + sigma Z) from S = 100:
+ * only the normal draws come from the engine, the recursion is written here.
+ */
+export function pricePath(seed: number, sigma: number, steps: number): Float64Array {
+  const stream = simulationStreams(seed).price;
+  const path = new Float64Array(steps);
+  let S = 100;
+  for (let t = 0; t < steps; t++) {
+    S *= Math.exp(-0.5 * sigma * sigma + sigma * stream.normal());
+    path[t] = S;
+  }
+  return path;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Output curves, written independently of the engine
