@@ -17,7 +17,7 @@ import { arbitrage, arbitrageConstantProduct, arbitrageGeneric, ArbTrade } from 
 import { fixedFee } from "../../env/builtins/fixed.js";
 import { Pool } from "../../env/pool.js";
 import type { Side, Strategy } from "../../env/strategy.js";
-import { bruteArb, bruteCp, type ArbCpSpec as CpSpec } from "../helpers/oracles.js";
+import { bruteArb, bruteCp, cpOutput, type ArbCpSpec as CpSpec } from "../helpers/oracles.js";
 import { logUniform, mulberry32, type Rng, uniform } from "../helpers/prng.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -32,10 +32,7 @@ function cpOut(c: CpSpec, side: Side, d: number): number {
 function cpBlackBox(f0: number, f1: number): Strategy {
   return {
     name: "black-box cp",
-    computeSwap(side, d, rx, ry) {
-      const gd = (1 - (side === 0 ? f0 : f1)) * d;
-      return side === 0 ? (rx * gd) / (ry + gd) : (ry * gd) / (rx + gd);
-    },
+    computeSwap: (side, d, rx, ry) => (side === 0 ? cpOutput(rx, ry, f0, d) : cpOutput(ry, rx, f1, d)),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
- * Brute-force oracles for the router and the arbitrageur (spec §2 steps 2 and 3), and the fair
- * price path (step 1), written from scratch here and sharing no formula with env/: the
- * independent truth that test/env/router.test.ts, arbitrage.test.ts, lvr.test.ts and
- * capital.test.ts compare the engine against.
+ * Brute-force oracles for the router and the arbitrageur (spec §2 steps 2 and 3), the fair price
+ * path (step 1) and constant-product output (spec §5), written from scratch here and sharing no
+ * formula with env/: the independent truth that the router, arbitrage, LVR, capital,
+ * containment and gym tests compare the engine against.
  * test/helpers/oracles.test.ts checks the oracles themselves against closed forms.
  *
  * Router: the truth is the maximum of sum_i f_i(x_i) subject to sum_i x_i = amount, found by
@@ -58,6 +58,16 @@ export type Curve = (x: number) => number;
 export function cpCurve(rin: number, rout: number, fee: number): Curve {
   const g = 1 - fee;
   return (x) => (x > 0 ? (rout * g * x) / (rin + g * x) : 0);
+}
+
+/**
+ * Output of a constant-product pool with fee fraction `fee` on the input (spec §5): `input` is
+ * added to `reserveIn`, the trader gets reserveOut * g / (reserveIn + g) with g = (1 - fee) * input.
+ * Evaluated in exactly this order, so a test may compare a quote with it bit for bit.
+ */
+export function cpOutput(reserveOut: number, reserveIn: number, fee: number, input: number): number {
+  const g = (1 - fee) * input;
+  return (reserveOut * g) / (reserveIn + g);
 }
 
 /** d/dx of cpCurve. */

@@ -30,6 +30,9 @@ import {
 } from "../helpers/wire.js";
 
 const COMMANDS = ["hello", "make", "reset", "step", "close", "ping"];
+/** docs/gym.md: observation Box(float32, [5]) in [0,0,0,0,0]..[10,1,1,1,1]; action [-1, 1]^2. */
+const OBSERVATION_SPACE = { type: "Box", shape: [5], dtype: "float32", low: [0, 0, 0, 0, 0], high: [10, 1, 1, 1, 1] };
+const ACTION_SPACE = { type: "Box", shape: [2], dtype: "float32", low: [-1, -1], high: [1, 1] };
 
 const PKG_VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
@@ -220,15 +223,8 @@ describe("hello and ping", () => {
     );
     expect(r.protocol).toBe(1);
     expect(r.server).toBe(`prop-amm-gym ${PKG_VERSION}`);
-    // docs/gym.md: observation Box(float32, [5]) in [0,0,0,0,0]..[10,1,1,1,1]; action [-1, 1]^2.
-    expect(r.observation_space).toEqual({
-      type: "Box",
-      shape: [5],
-      dtype: "float32",
-      low: [0, 0, 0, 0, 0],
-      high: [10, 1, 1, 1, 1],
-    });
-    expect(r.action_space).toEqual({ type: "Box", shape: [2], dtype: "float32", low: [-1, -1], high: [1, 1] });
+    expect(r.observation_space).toEqual(OBSERVATION_SPACE);
+    expect(r.action_space).toEqual(ACTION_SPACE);
     // docs/protocol.md "Limits": 4 MiB, 64 sessions, 1024 envs, 600 s.
     expect(r.limits).toEqual({
       max_message_bytes: 4 * 1024 * 1024,
@@ -365,14 +361,8 @@ describe("make, reset, step and close", () => {
     expect(typeof r.env_id).toBe("string");
     expect(r.num_envs).toBe(1);
     expect(r.autoreset_mode).toBe("next_step");
-    expect(r.observation_space).toEqual({
-      type: "Box",
-      shape: [5],
-      dtype: "float32",
-      low: [0, 0, 0, 0, 0],
-      high: [10, 1, 1, 1, 1],
-    });
-    expect(r.action_space).toEqual({ type: "Box", shape: [2], dtype: "float32", low: [-1, -1], high: [1, 1] });
+    expect(r.observation_space).toEqual(OBSERVATION_SPACE);
+    expect(r.action_space).toEqual(ACTION_SPACE);
     const s = await c.ok({ cmd: "make", num_envs: 3, autoreset_mode: "same_step", config: null });
     expect(s.num_envs).toBe(3);
     expect(s.autoreset_mode).toBe("same_step");
