@@ -44,6 +44,7 @@ import { Simulation, type SimulationResult, type StrategyContext, type StrategyS
 import type { AfterSwapEvent, Side } from "../../env/strategy.js";
 import { newStorage, SLOT, STORAGE_BYTES } from "../../env/storage.js";
 import { validateStrategy } from "../../arena/validate.js";
+import { mulberry32 } from "../helpers/prng.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/export/es-run", import.meta.url));
 const SEEDS = [0, 1, 2, 3];
@@ -113,17 +114,6 @@ function contextFor(source: StrategySource): StrategyContext {
   let ctx: StrategyContext | undefined;
   new Simulation(0, [(c) => ((ctx = c), source(c)), () => starter()], { ...simConfig(), steps: 1 });
   return ctx!;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("propamm export: the generated files", () => {

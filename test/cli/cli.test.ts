@@ -2,50 +2,26 @@
  * End-to-end tests of the `propamm` command: the built CLI (dist/cli/main.js, made by
  * `npm run build`) runs as a child process, exactly as a user would run it.
  */
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import { VALIDATION_CHECKS } from "../../arena/validate.js";
 import { HOOK_ERROR } from "../fixtures/hook-throws.js";
+import { type CliResult, requireBuiltCli, ROOT, runCli, showRun as show, STACK_FRAME } from "../helpers/cli.js";
+import { mean, sampleStd } from "../helpers/stats.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = join(ROOT, "dist", "cli", "main.js");
 const FIXTURES = "test/fixtures";
-/** A Node stack frame ("    at fn (file:1:2)"): bad input must never produce one. */
-const STACK_FRAME = /^\s+at\s.*:\d+:\d+\)?$/m;
 /** Two-sided 95% Student-t quantiles for 2 and 3 degrees of freedom. */
 const T95: Record<number, number> = { 2: 4.303, 3: 3.182 };
 
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { cwd: ROOT, timeoutMs: 60_000, env: { ...process.env, NO_COLOR: "1" } });
 }
 
-/** The command line and everything it printed, for failure messages. */
-function show(args: string[], r: CliResult): string {
-  return `propamm ${args.join(" ")}\nexit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
-
-const tmp = mkdtempSync(join(tmpdir(), "propamm-cli-"));
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("propamm-cli-");
+beforeAll(requireBuiltCli);
 
 // ---------------------------------------------------------------------------------------------
 // Recomputing the table from per-simulation results
@@ -67,15 +43,6 @@ interface RunJson {
     rows: { name: string; normalizer: boolean; edge: { mean: number }; errors: PoolJson["errors"] }[];
   };
   simulations: { seed: number; pools: PoolJson[] }[];
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-function sampleStd(xs: number[]): number {
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
 /** Header line and the data rows of the printed table, keyed by strategy name. */

@@ -2,19 +2,17 @@
  * propamm eval, sweep and export end to end (dist/cli/main.js; npm test builds first). Numbers
  * are checked against independent recomputation from the JSON the commands write.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const CKPT = join(ROOT, "test/fixtures/export/es-run");
-const tmp = mkdtempSync(join(tmpdir(), "propamm-eval-"));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir("propamm-eval-");
 
 function cli(args: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, "dist/cli/main.js"), ...args], { cwd: tmp, encoding: "utf8" });
+  const r = runCli(args, { cwd: tmp });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 

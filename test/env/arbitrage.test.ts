@@ -1,7 +1,7 @@
 /**
- * The arbitrageur (SPEC §2 step 2) against brute force written here: for each side, profit as a
- * function of the input is maximised by a dense log-spaced scan followed by golden-section
- * refinement between the best scan point's neighbours; the better side wins.
+ * The arbitrageur (SPEC §2 step 2) against brute force (test/helpers/oracles.ts): for each side,
+ * profit as a function of the input is maximised by a dense log-spaced scan followed by
+ * golden-section refinement between the best scan point's neighbours; the better side wins.
  *
  * Constant product with fee f on input, g = 1 - f, reserves x (X) and y (Y), spot p = y/x:
  *   buy X  (side 0, pay d Y):  profit0(d) = S * x*g0*d/(y + g0*d) - d
@@ -10,132 +10,18 @@
  *   profit0'(0) = S*g0*x/y - 1 > 0  <=>  S > p / g0
  *   profit1'(0) = g1*y/x - S    > 0  <=>  S < g1 * p
  * Hence no trade at all inside the band g1*p <= S <= p/g0, i.e. (1-fee)*spot <= S <= spot/(1-fee)
- * for equal fees. For the brute force the profits are evaluated in the algebraically equal forms
- *   profit0(d) = d * ((S*x*g0 - y) - g0*d) / (y + g0*d)
- *   profit1(d) = d * ((g1*y - S*x) - S*g1*d) / (x + g1*d)
- * which avoid the cancellation of `output*S - input` near the optimum, so the scan locates the
- * optimal input to ~1e-8 relative instead of ~sqrt(eps * input/profit).
+ * for equal fees.
  */
 import { describe, expect, it } from "vitest";
 import { arbitrage, arbitrageConstantProduct, arbitrageGeneric, ArbTrade } from "../../env/arbitrage.js";
 import { fixedFee } from "../../env/builtins/fixed.js";
 import { Pool } from "../../env/pool.js";
 import type { Side, Strategy } from "../../env/strategy.js";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rng = () => number;
-const uniform = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng();
-const logUniform = (rng: Rng, lo: number, hi: number): number => Math.exp(uniform(rng, Math.log(lo), Math.log(hi)));
+import { bruteArb, bruteCp, cpOutput, type ArbCpSpec as CpSpec } from "../helpers/oracles.js";
+import { logUniform, mulberry32, type Rng, uniform } from "../helpers/prng.js";
 
 // ---------------------------------------------------------------------------------------------
-// Brute force
-
-const INV_PHI = (Math.sqrt(5) - 1) / 2;
-
-interface Best {
-  input: number;
-  profit: number;
-}
-
-/** Golden section for a concave function on [lo, hi]; the endpoints are candidates too. */
-function goldenMax(phi: (t: number) => number, lo: number, hi: number): Best {
-  let best: Best = { input: lo, profit: phi(lo) };
-  const consider = (t: number, v: number) => {
-    if (v > best.profit) best = { input: t, profit: v };
-  };
-  consider(hi, phi(hi));
-  let a = lo;
-  let b = hi;
-  let c = b - INV_PHI * (b - a);
-  let d = a + INV_PHI * (b - a);
-  let fc = phi(c);
-  let fd = phi(d);
-  for (let it = 0; it < 300 && b - a > (hi - lo) * 1e-16; it++) {
-    if (fc >= fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - INV_PHI * (b - a);
-      fc = phi(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + INV_PHI * (b - a);
-      fd = phi(d);
-    }
-  }
-  consider(c, fc);
-  consider(d, fd);
-  return best;
-}
-
-/** Best input on one side: 3000 log-spaced inputs over [upper*1e-14, upper], then golden refinement. */
-function bruteSide(profit: (d: number) => number, upper: number): Best {
-  const M = 3000;
-  const lo = Math.log(upper * 1e-14);
-  const hi = Math.log(upper);
-  const grid = (j: number) => (j < 0 ? 0 : j > M ? upper : Math.exp(lo + ((hi - lo) * j) / M));
-  let k = 0;
-  let bestV = -Infinity;
-  for (let j = 0; j <= M; j++) {
-    const v = profit(grid(j));
-    if (v > bestV) {
-      bestV = v;
-      k = j;
-    }
-  }
-  return goldenMax(profit, grid(k - 1), grid(k + 1));
-}
-
-interface BruteTrade extends Best {
-  side: -1 | Side;
-}
-
-/** Both sides; side -1 when neither has positive profit. */
-function bruteArb(profit0: (d: number) => number, upper0: number, profit1: (d: number) => number, upper1: number) {
-  const b0 = bruteSide(profit0, upper0);
-  const b1 = bruteSide(profit1, upper1);
-  let best: BruteTrade = { side: -1, input: 0, profit: 0 };
-  if (b0.profit > best.profit) best = { side: 0, ...b0 };
-  if (b1.profit > best.profit) best = { side: 1, ...b1 };
-  return best;
-}
-
-interface CpSpec {
-  x: number;
-  y: number;
-  f0: number; // fee fraction, side 0 (buy X)
-  f1: number; // fee fraction, side 1 (sell X)
-}
-
-/**
- * Brute force for constant product, well-conditioned profit forms (see the header). Upper
- * bounds: buying X yields less than x X, worth S*x, so d > S*x loses; selling X yields less
- * than y Y, so d > y/S loses.
- */
-function bruteCp(c: CpSpec, S: number): BruteTrade {
-  const g0 = 1 - c.f0;
-  const g1 = 1 - c.f1;
-  const c0 = S * c.x * g0 - c.y;
-  const c1 = g1 * c.y - S * c.x;
-  return bruteArb(
-    (d) => (d * (c0 - g0 * d)) / (c.y + g0 * d),
-    S * c.x,
-    (d) => (d * (c1 - S * g1 * d)) / (c.x + g1 * d),
-    c.y / S,
-  );
-}
+// Constant product written out here, and scenarios
 
 /** Trader output of constant product with fee, written out here. */
 function cpOut(c: CpSpec, side: Side, d: number): number {
@@ -146,10 +32,7 @@ function cpOut(c: CpSpec, side: Side, d: number): number {
 function cpBlackBox(f0: number, f1: number): Strategy {
   return {
     name: "black-box cp",
-    computeSwap(side, d, rx, ry) {
-      const gd = (1 - (side === 0 ? f0 : f1)) * d;
-      return side === 0 ? (rx * gd) / (ry + gd) : (ry * gd) / (rx + gd);
-    },
+    computeSwap: (side, d, rx, ry) => (side === 0 ? cpOutput(rx, ry, f0, d) : cpOutput(ry, rx, f1, d)),
   };
 }
 

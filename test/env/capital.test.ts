@@ -7,9 +7,10 @@ import { capitalWeights, rebalance, riskAdjustedScore, type CapitalParams } from
 import { fixedFee } from "../../env/builtins/fixed.js";
 import { starter } from "../../env/builtins/starter.js";
 import { Pool } from "../../env/pool.js";
-import { RandomStream, simulationStreams } from "../../env/rng.js";
+import { RandomStream } from "../../env/rng.js";
 import { Simulation, type SimulationResult } from "../../env/simulation.js";
 import type { Strategy } from "../../env/strategy.js";
+import { pricePath } from "../helpers/oracles.js";
 
 const DEFAULT_PARAMS: CapitalParams = { riskLambda: 2, temperature: 1, minWeight: 0.02, scorePerCapital: false };
 
@@ -243,18 +244,6 @@ function recorder(base: Strategy, log: BoundaryRecord[], x0: number, y0: number)
       base.onEpochBoundary?.(ev, storage);
     },
   };
-}
-
-/** Fair price after each step, rebuilt from the seed's price stream: S <- S exp(-s^2/2 + s Z). */
-function pricePath(seed: number, sigma: number, steps: number): number[] {
-  const stream = simulationStreams(seed).price;
-  const path: number[] = [];
-  let S = 100;
-  for (let t = 0; t < steps; t++) {
-    S *= Math.exp(-0.5 * sigma * sigma + sigma * stream.normal());
-    path.push(S);
-  }
-  return path;
 }
 
 describe("rebalancing inside simulations", () => {

@@ -9,14 +9,13 @@ import { fixedFee } from "../../env/builtins/fixed.js";
 import { starter } from "../../env/builtins/starter.js";
 import { Simulation, type PoolResult, type SimulationResult } from "../../env/simulation.js";
 import type { Side, Strategy } from "../../env/strategy.js";
+import { cpOutput } from "../helpers/oracles.js";
 
 const CFG = { steps: 600, epochLen: 150 };
 const SEED = 17;
 
-const cpQuote = (side: Side, input: number, rx: number, ry: number, bps: number): number => {
-  const gi = (1 - bps / 10000) * input;
-  return side === 0 ? (rx * gi) / (ry + gi) : (ry * gi) / (rx + gi);
-};
+const cpQuote = (side: Side, input: number, rx: number, ry: number, bps: number): number =>
+  side === 0 ? cpOutput(rx, ry, bps / 10000, input) : cpOutput(ry, rx, bps / 10000, input);
 
 function quoting(name: string, f: Strategy["computeSwap"]): Strategy {
   return { name, computeSwap: f };

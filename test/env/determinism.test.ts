@@ -13,6 +13,7 @@ import { simulationStreams } from "../../env/rng.js";
 import { runBatch } from "../../arena/runner.js";
 import { Simulation, type StrategySource } from "../../env/simulation.js";
 import type { Side, Strategy } from "../../env/strategy.js";
+import { mean } from "../helpers/stats.js";
 
 /** Constant product with a fee on input, priced only through computeSwap (a black box). */
 function blackBox(bps: number): Strategy {
@@ -218,8 +219,8 @@ describe("market parameters", () => {
       }
       // Uniform: the mean is near the middle (sd of the mean of 200 uniforms = (hi-lo)/sqrt(12*200)),
       // 5 standard errors allowed.
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      expect(Math.abs(mean - (lo + hi) / 2)).toBeLessThan((5 * (hi - lo)) / Math.sqrt(12 * 200));
+      const m = mean(values);
+      expect(Math.abs(m - (lo + hi) / 2)).toBeLessThan((5 * (hi - lo)) / Math.sqrt(12 * 200));
       expect(new Set(values).size).toBeGreaterThan(key === "normalizerFeeBps" ? 40 : 190);
     }
     for (const m of markets) expect(Number.isInteger(m.normalizerFeeBps)).toBe(true);

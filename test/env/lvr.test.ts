@@ -13,9 +13,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { fixedFee } from "../../env/builtins/fixed.js";
-import { simulationStreams } from "../../env/rng.js";
 import { Simulation } from "../../env/simulation.js";
 import type { Strategy } from "../../env/strategy.js";
+import { pricePath } from "../helpers/oracles.js";
+import { mean, standardError } from "../helpers/stats.js";
 
 const STEPS = 2000;
 const SEEDS = 200;
@@ -29,18 +30,6 @@ function recordingZeroFee(xs: Float64Array, ys: Float64Array): Strategy {
       ys[ev.simStep] = ev.reserveY;
     },
   };
-}
-
-/** Fair price after each step, rebuilt from the seed's price stream. */
-function pricePath(seed: number, sigma: number): Float64Array {
-  const stream = simulationStreams(seed).price;
-  const path = new Float64Array(STEPS);
-  let S = 100;
-  for (let t = 0; t < STEPS; t++) {
-    S *= Math.exp(-0.5 * sigma * sigma + sigma * stream.normal());
-    path[t] = S;
-  }
-  return path;
 }
 
 interface Measured {
@@ -60,7 +49,7 @@ function measure(sigma: number, seedStart: number): Measured {
     expect(pool.retailTrades).toBe(0);
     expect(pool.arbTrades).toBeGreaterThan(STEPS - 5); // arbitraged (nearly) every step
     expect(pool.edge).toBeLessThan(0);
-    const path = pricePath(seed, sigma);
+    const path = pricePath(seed, sigma, STEPS);
     // Pool value at the start of each step t = value after step t-1's trade at S_{t-1}.
     let x = 100;
     let y = 10000;
@@ -79,9 +68,7 @@ function measure(sigma: number, seedStart: number): Measured {
     expect(worstK).toBeLessThan(1e-9); // zero fee: k = xy is kept
     perSeed.push(-pool.edge / sumV);
   }
-  const mean = perSeed.reduce((a, b) => a + b, 0) / SEEDS;
-  const variance = perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / (SEEDS - 1);
-  return { rate: mean, se: Math.sqrt(variance / SEEDS), perSeed };
+  return { rate: mean(perSeed), se: standardError(perSeed), perSeed };
 }
 
 describe("loss-versus-rebalancing of a zero-fee constant-product pool", () => {

@@ -1,76 +1,30 @@
 /**
- * The router (SPEC §2 step 3) against brute force written from scratch here. The truth is the
- * maximum of sum_i f_i(x_i) subject to sum_i x_i = amount, found by direct search over the
- * allocation using only output curves f_i evaluated by this file (never the router's formulas):
- * a dense 1-D grid plus golden refinement for two pools, and pairwise exchange (move input between
- * two pools, optimise that 1-D move by golden section, sweep all pairs until nothing improves) for
- * three or more. For separable concave objectives pairwise exchange reaches the global optimum:
- * at any non-optimal feasible point some pool with flow has a left marginal below another pool's
- * right marginal, so moving input between those two improves the total.
+ * The router (SPEC §2 step 3) against brute force: the truth is the maximum of
+ * sum_i f_i(x_i) subject to sum_i x_i = amount, found by direct search over the allocation using
+ * only output curves evaluated by the test (never the router's formulas); the oracle and why it
+ * reaches the global optimum are in test/helpers/oracles.ts.
  */
 import { describe, expect, it } from "vitest";
 import { fixedFee } from "../../env/builtins/fixed.js";
 import { Pool } from "../../env/pool.js";
 import { Router } from "../../env/router.js";
 import type { Side, Strategy } from "../../env/strategy.js";
+import { mulberry32, intIn, logUniform, type Rng, uniform } from "../helpers/prng.js";
+import {
+  bruteForce,
+  bruteForce2,
+  bruteForcePairwise,
+  cpCurve,
+  cpMarginal,
+  type Curve,
+  greedyPL,
+  type PiecewiseLinear,
+  plCurve,
+  totalOutput,
+} from "../helpers/oracles.js";
 
 // ---------------------------------------------------------------------------------------------
-// Seeded randomness
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Rng = () => number;
-const uniform = (rng: Rng, lo: number, hi: number): number => lo + (hi - lo) * rng();
-const logUniform = (rng: Rng, lo: number, hi: number): number => Math.exp(uniform(rng, Math.log(lo), Math.log(hi)));
-const intIn = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
-
-// ---------------------------------------------------------------------------------------------
-// Output curves, written independently of the engine
-
-/** Output for input x >= 0 on the routed side. */
-type Curve = (x: number) => number;
-
-/** Constant product with a fee on input: input reserve rin, output reserve rout. */
-function cpCurve(rin: number, rout: number, fee: number): Curve {
-  const g = 1 - fee;
-  return (x) => (x > 0 ? (rout * g * x) / (rin + g * x) : 0);
-}
-
-/** d/dx of cpCurve. */
-function cpMarginal(rin: number, rout: number, fee: number, x: number): number {
-  const g = 1 - fee;
-  return (g * rout * rin) / (rin + g * x) ** 2;
-}
-
-/** Concave, monotone piecewise-linear curve through (0,0) with `slopes[j]` after `kinks[j-1]`. */
-interface PiecewiseLinear {
-  kinks: number[]; // increasing breakpoints, kinks.length = slopes.length - 1
-  slopes: number[]; // non-increasing, >= 0
-}
-
-function plCurve(pl: PiecewiseLinear): Curve {
-  return (x) => {
-    if (!(x > 0)) return 0;
-    let y = 0;
-    let prev = 0;
-    for (let j = 0; j < pl.slopes.length; j++) {
-      const end = j < pl.kinks.length ? pl.kinks[j] : Infinity;
-      if (x <= end) return y + pl.slopes[j] * (x - prev);
-      y += pl.slopes[j] * (end - prev);
-      prev = end;
-    }
-    return y;
-  };
-}
+// Random curves and black-box pools (the curves themselves are in test/helpers/oracles.ts)
 
 /**
  * Random concave PL curve starting at slope m0, with 2..5 kinks spread around the order size.
@@ -94,126 +48,6 @@ function randomPL(rng: Rng, m0: number, amount: number, rout: number): Piecewise
 /** A strategy the engine must treat as a black box: no constantProductFees declaration. */
 function blackBox(name: string, side0: Curve, side1: Curve): Strategy {
   return { name, computeSwap: (side, input) => (side === 0 ? side0 : side1)(input) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Brute force
-
-const INV_PHI = (Math.sqrt(5) - 1) / 2;
-
-/** Maximises a concave phi on [lo, hi] by golden section; the endpoints are candidates too. */
-function goldenMax(phi: (t: number) => number, lo: number, hi: number): { t: number; v: number } {
-  let best = { t: lo, v: phi(lo) };
-  const consider = (t: number, v: number) => {
-    if (v > best.v) best = { t, v };
-  };
-  consider(hi, phi(hi));
-  let a = lo;
-  let b = hi;
-  let c = b - INV_PHI * (b - a);
-  let d = a + INV_PHI * (b - a);
-  let fc = phi(c);
-  let fd = phi(d);
-  const tol = (hi - lo) * 1e-15;
-  for (let it = 0; it < 200 && b - a > tol; it++) {
-    if (fc >= fd) {
-      b = d;
-      d = c;
-      fd = fc;
-      c = b - INV_PHI * (b - a);
-      fc = phi(c);
-    } else {
-      a = c;
-      c = d;
-      fc = fd;
-      d = a + INV_PHI * (b - a);
-      fd = phi(d);
-    }
-  }
-  consider(c, fc);
-  consider(d, fd);
-  return best;
-}
-
-function totalOutput(curves: Curve[], xs: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < curves.length; i++) s += curves[i](xs[i]);
-  return s;
-}
-
-/** Two pools: a 4001-point grid over the split, then golden section between the best point's neighbours. */
-function bruteForce2(curves: Curve[], amount: number): number[] {
-  const [f, g] = curves;
-  const phi = (t: number) => f(t) + g(amount - t);
-  const M = 4000;
-  let k = 0;
-  let bestV = -Infinity;
-  for (let j = 0; j <= M; j++) {
-    const v = phi((amount * j) / M);
-    if (v > bestV) {
-      bestV = v;
-      k = j;
-    }
-  }
-  const lo = (amount * Math.max(0, k - 1)) / M;
-  const hi = (amount * Math.min(M, k + 1)) / M;
-  const { t } = goldenMax(phi, lo, hi);
-  return [t, amount - t];
-}
-
-/** Three or more pools: pairwise exchange ascent from the even split. */
-function bruteForcePairwise(curves: Curve[], amount: number): number[] {
-  const n = curves.length;
-  const x = new Array<number>(n).fill(amount / n);
-  let total = totalOutput(curves, x);
-  for (let sweep = 0; sweep < 3000; sweep++) {
-    const before = total;
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) {
-        const pair = x[i] + x[j];
-        if (!(pair > 0)) continue;
-        const phi = (t: number) => curves[i](t) + curves[j](pair - t);
-        const current = phi(x[i]);
-        const { t, v } = goldenMax(phi, 0, pair);
-        if (v > current) {
-          x[i] = t;
-          x[j] = pair - t;
-        }
-      }
-    }
-    total = totalOutput(curves, x);
-    if (!(total - before > Math.abs(total) * 1e-16)) break;
-  }
-  return x;
-}
-
-function bruteForce(curves: Curve[], amount: number): number[] {
-  if (curves.length === 1) return [amount];
-  if (curves.length === 2) return bruteForce2(curves, amount);
-  return bruteForcePairwise(curves, amount);
-}
-
-/** Exact optimum for piecewise-linear curves: fill segments in order of slope (greedy is optimal). */
-function greedyPL(pls: PiecewiseLinear[], amount: number): number {
-  const segs: { slope: number; len: number }[] = [];
-  for (const pl of pls) {
-    let prev = 0;
-    for (let j = 0; j < pl.slopes.length; j++) {
-      const end = j < pl.kinks.length ? pl.kinks[j] : Infinity;
-      segs.push({ slope: pl.slopes[j], len: end - prev });
-      prev = end;
-    }
-  }
-  segs.sort((a, b) => b.slope - a.slope);
-  let left = amount;
-  let out = 0;
-  for (const s of segs) {
-    const take = Math.min(left, s.len);
-    out += take * s.slope;
-    left -= take;
-    if (left <= 0) break;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

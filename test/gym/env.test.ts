@@ -17,6 +17,7 @@ import { Simulation, type SimulationResult, type StrategySource } from "../../en
 import { Box, type BoxJSON } from "../../gym/spaces.js";
 import type { MarketPins, SimConfig } from "../../env/config.js";
 import type { Strategy } from "../../env/strategy.js";
+import { cpOutput } from "../helpers/oracles.js";
 
 const STEPS = 2000;
 const EPOCH_LEN = 500;
@@ -321,12 +322,6 @@ describe("reward (SPEC §6): sums to the agent's risk-adjusted epoch scores", ()
   });
 });
 
-/** Output of a constant-product pool with fee on input: pays `reserveOut` for `input` (SPEC §5). */
-function constantProduct(reserveOut: number, reserveIn: number, fee: number, input: number): number {
-  const g = (1 - fee) * input;
-  return (reserveOut * g) / (reserveIn + g);
-}
-
 /** Integer fees in [5, 200] bps from a named stream: exact in WAD, so quotes use bps / 10000 exactly. */
 function feeStream(name: string): () => [number, number] {
   const rng = new RandomStream(name);
@@ -489,7 +484,7 @@ describe("decision events and fees (SPEC §6)", () => {
               v.getBigUint64(0, true) === watching.w0 &&
               v.getBigUint64(8, true) === watching.w1 &&
               // The agent's quote uses the fee: constant product with fee on input (SPEC §5).
-              agent.quote(1, 0.05) === constantProduct(agent.reserveY, agent.reserveX, watching.f1, 0.05);
+              agent.quote(1, 0.05) === cpOutput(agent.reserveY, agent.reserveX, watching.f1, 0.05);
             if (!ok) stale++;
           }
           return inner.computeSwap(side, input, rx, ry, storage);

@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { detExp, detLog, detTanh, pow2 } from "../../runtime/detmath.js";
+import { mulberry32 } from "../helpers/prng.js";
 
 /** Distance in units in the last place of `ref`. */
 function ulps(a: number, ref: number): number {
   if (a === ref) return 0;
   return Math.abs(a - ref) / (Math.abs(ref) * Number.EPSILON);
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("deterministic math (runtime/detmath.ts)", () => {

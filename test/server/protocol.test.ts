@@ -9,88 +9,38 @@
  * states. Episodes are short (1000 steps, epochs of 250) to keep the file fast.
  */
 import { readFileSync } from "node:fs";
-import { Packr } from "msgpackr";
 import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_CONFIG, type MarketPins } from "../../env/config.js";
 import type { EnvConfig, StepInfo } from "../../gym/env.js";
 import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../../gym/vector-env.js";
 import { RequestHandler, type ServerLimits } from "../../server/handler.js";
+import { FuzzRng as Rng } from "../helpers/prng.js";
+import {
+  type Code,
+  fromWire,
+  isMap,
+  type Msg,
+  packr,
+  PROTOCOL_CODES as CODES,
+  show,
+  SHORT,
+  SIM_WIRE,
+  toWire,
+  wireInfo,
+} from "../helpers/wire.js";
 
-type Msg = Record<string, unknown>;
-type DType = "float32" | "float64" | "uint8";
-
-const CODES = [
-  "BAD_MESSAGE",
-  "TOO_LARGE",
-  "VERSION",
-  "BAD_REQUEST",
-  "UNKNOWN_COMMAND",
-  "UNKNOWN_ENV",
-  "BAD_ACTION",
-  "CONFIG",
-  "ENV",
-  "TOO_MANY_SESSIONS",
-  "INTERNAL",
-] as const;
-type Code = (typeof CODES)[number];
 const COMMANDS = ["hello", "make", "reset", "step", "close", "ping"];
+/** docs/gym.md: observation Box(float32, [5]) in [0,0,0,0,0]..[10,1,1,1,1]; action [-1, 1]^2. */
+const OBSERVATION_SPACE = { type: "Box", shape: [5], dtype: "float32", low: [0, 0, 0, 0, 0], high: [10, 1, 1, 1, 1] };
+const ACTION_SPACE = { type: "Box", shape: [2], dtype: "float32", low: [-1, -1], high: [1, 1] };
 
-const packr = new Packr({ useRecords: false });
 const PKG_VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
 
-/** Short episodes: 1000 steps, epochs of 250 (wire spelling and env spelling). */
-const SIM_WIRE = { steps: 1000, epoch_len: 250 };
-const SHORT: Partial<EnvConfig> = { sim: { steps: 1000, epochLen: 250 } };
-
 // ---------------------------------------------------------------------------------------------
-// Helpers: a seeded PRNG, printing, reply checks, wire arrays, the expected wire form of infos
+// Helpers: reply checks, a checked client, lockstep sessions (wire forms: test/helpers/wire.ts)
 // ---------------------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded PRNG, so every fuzz run sends the same messages. */
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  bytes(n: number): Uint8Array {
-    return Uint8Array.from({ length: n }, () => this.int(256));
-  }
-  word(n: number): string {
-    const letters = "abcdefghijklmnopqrstuvwxyzQXZ_-09é✓";
-    return Array.from({ length: n }, () => this.pick([...letters])).join("");
-  }
-}
-
-function show(x: unknown): string {
-  const s = JSON.stringify(x, (_k, v: unknown) => {
-    if (typeof v === "bigint") return `${v}n`;
-    if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-    if (v instanceof Uint8Array) return `<bin ${v.byteLength}>`;
-    return v;
-  });
-  return s === undefined ? String(x) : s.length > 300 ? `${s.slice(0, 300)}...` : s;
-}
-
-function isMap(x: unknown): x is Msg {
-  return x !== null && typeof x === "object" && !Array.isArray(x) && !(x instanceof Uint8Array);
-}
 
 /** The id a reply must carry: the request's if it is an int or a string, else nil. */
 function echoOf(id: unknown): unknown {
@@ -126,81 +76,6 @@ function decode(bytes: Uint8Array): unknown {
 /** A request map with the protocol version and the given id. */
 function req(id: unknown, fields: Msg): Msg {
   return { v: 1, id, ...fields };
-}
-
-/** Decodes a wire array {dtype, shape, data} by hand, checking dtype, shape and byte length. */
-function fromWire(x: unknown, dtype: DType, shape: number[]): number[] {
-  expect(isMap(x), `array map, got ${show(x)}`).toBe(true);
-  const a = x as Msg;
-  expect(Object.keys(a).sort()).toEqual(["data", "dtype", "shape"]);
-  expect(a.dtype).toBe(dtype);
-  expect(a.shape).toEqual(shape);
-  expect(a.data, "data is msgpack bin").toBeInstanceOf(Uint8Array);
-  const data = a.data as Uint8Array;
-  const size = { float32: 4, float64: 8, uint8: 1 }[dtype];
-  const count = shape.reduce((p, d) => p * d, 1);
-  expect(data.byteLength).toBe(count * size);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return Array.from({ length: count }, (_, i) =>
-    dtype === "float32" ? view.getFloat32(i * 4, true) : dtype === "float64" ? view.getFloat64(i * 8, true) : data[i],
-  );
-}
-
-/** Encodes a wire array by hand, little-endian. */
-function toWire(values: ArrayLike<number>, dtype: "float32" | "float64", shape: unknown): Msg {
-  const size = dtype === "float32" ? 4 : 8;
-  const data = new Uint8Array(values.length * size);
-  const view = new DataView(data.buffer);
-  for (let i = 0; i < values.length; i++) {
-    if (dtype === "float32") view.setFloat32(i * 4, values[i], true);
-    else view.setFloat64(i * 8, values[i], true);
-  }
-  return { dtype, shape, data };
-}
-
-/** An info map as docs/protocol.md ("Info maps") spells it, from the in-process env's info. */
-function wireInfo(info: StepInfo | VectorStepInfo): Msg {
-  const f = info.features;
-  const out: Msg = {
-    decision: info.decision,
-    sim_seed: info.simSeed,
-    sim_step: info.simStep,
-    epoch: info.epoch,
-    agent_edge: info.agentEdge,
-    normalizer_edge: info.normalizerEdge,
-    capital_weight: info.capitalWeight,
-    fees_bps: [...info.feesBps],
-    trade_side: info.tradeSide,
-    features: {
-      sigma_hat: f.sigmaHat,
-      flow_ema: f.flowEma,
-      capital_weight: f.capitalWeight,
-      epoch_step: f.epochStep,
-      n_pools: f.nPools,
-    },
-  };
-  if (info.episode) {
-    out.episode = {
-      pools: info.episode.pools.map((p) => ({
-        name: p.name,
-        edge: p.edge,
-        arb_edge: p.arbEdge,
-        retail_edge: p.retailEdge,
-        final_weight: p.finalWeight,
-      })),
-      agent_epochs: info.episode.pools[0].epochs.map((e) => ({
-        epoch: e.epoch,
-        edge: e.edge,
-        score: e.score,
-        weight: e.weight,
-        trades: e.trades,
-      })),
-    };
-  }
-  const v = info as VectorStepInfo;
-  if (v.autoreset) out.autoreset = true;
-  if (v.finalInfo) out.final_info = wireInfo(v.finalInfo);
-  return out;
 }
 
 function expectInfos(got: unknown, ref: readonly (StepInfo | VectorStepInfo)[]): void {
@@ -348,15 +223,8 @@ describe("hello and ping", () => {
     );
     expect(r.protocol).toBe(1);
     expect(r.server).toBe(`prop-amm-gym ${PKG_VERSION}`);
-    // docs/gym.md: observation Box(float32, [5]) in [0,0,0,0,0]..[10,1,1,1,1]; action [-1, 1]^2.
-    expect(r.observation_space).toEqual({
-      type: "Box",
-      shape: [5],
-      dtype: "float32",
-      low: [0, 0, 0, 0, 0],
-      high: [10, 1, 1, 1, 1],
-    });
-    expect(r.action_space).toEqual({ type: "Box", shape: [2], dtype: "float32", low: [-1, -1], high: [1, 1] });
+    expect(r.observation_space).toEqual(OBSERVATION_SPACE);
+    expect(r.action_space).toEqual(ACTION_SPACE);
     // docs/protocol.md "Limits": 4 MiB, 64 sessions, 1024 envs, 600 s.
     expect(r.limits).toEqual({
       max_message_bytes: 4 * 1024 * 1024,
@@ -493,14 +361,8 @@ describe("make, reset, step and close", () => {
     expect(typeof r.env_id).toBe("string");
     expect(r.num_envs).toBe(1);
     expect(r.autoreset_mode).toBe("next_step");
-    expect(r.observation_space).toEqual({
-      type: "Box",
-      shape: [5],
-      dtype: "float32",
-      low: [0, 0, 0, 0, 0],
-      high: [10, 1, 1, 1, 1],
-    });
-    expect(r.action_space).toEqual({ type: "Box", shape: [2], dtype: "float32", low: [-1, -1], high: [1, 1] });
+    expect(r.observation_space).toEqual(OBSERVATION_SPACE);
+    expect(r.action_space).toEqual(ACTION_SPACE);
     const s = await c.ok({ cmd: "make", num_envs: 3, autoreset_mode: "same_step", config: null });
     expect(s.num_envs).toBe(3);
     expect(s.autoreset_mode).toBe("same_step");

@@ -7,44 +7,30 @@
  * actions (arrays decoded by hand, little-endian); the handler's own rules are in
  * test/protocol.test.ts. Episodes are short (1000 steps, epochs of 250).
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Packr } from "msgpackr";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Dealer, Request } from "zeromq";
-import type { EnvConfig, StepInfo } from "../../gym/env.js";
-import { VectorEnv, type VectorStepInfo } from "../../gym/vector-env.js";
+import { VectorEnv } from "../../gym/vector-env.js";
 import { GymServer } from "../../server/serve.js";
+import { type CliChild, requireBuiltCli, ROOT, STACK_FRAME, startCli } from "../helpers/cli.js";
+import { mulberry32 as prng } from "../helpers/prng.js";
+import {
+  expectedInfos,
+  fromWire,
+  type Msg,
+  packr,
+  PROTOCOL_CODES as CODES,
+  show,
+  SHORT,
+  SIM_WIRE,
+  toWire,
+} from "../helpers/wire.js";
 
-type Msg = Record<string, unknown>;
-type DType = "float32" | "float64" | "uint8";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = join(ROOT, "dist", "cli", "main.js");
 const PKG_VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-/** A Node stack frame ("    at fn (file:1:2)"): a bad endpoint must not print one. */
-const STACK_FRAME = /^\s+at\s.*:\d+:\d+\)?$/m;
-const CODES = [
-  "BAD_MESSAGE",
-  "TOO_LARGE",
-  "VERSION",
-  "BAD_REQUEST",
-  "UNKNOWN_COMMAND",
-  "UNKNOWN_ENV",
-  "BAD_ACTION",
-  "CONFIG",
-  "ENV",
-  "TOO_MANY_SESSIONS",
-  "INTERNAL",
-];
 
-const packr = new Packr({ useRecords: false });
-const SIM_WIRE = { steps: 1000, epoch_len: 250 };
-const SHORT: Partial<EnvConfig> = { sim: { steps: 1000, epochLen: 250 } };
 const LIMIT = 16 * 1024;
 
 const tmp = mkdtempSync(join(tmpdir(), "propamm-zmq-"));
@@ -67,15 +53,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-function isMap(x: unknown): x is Msg {
-  return x !== null && typeof x === "object" && !Array.isArray(x) && !(x instanceof Uint8Array);
-}
-
-function show(x: unknown): string {
-  const s = JSON.stringify(x, (_k, v: unknown) => (v instanceof Uint8Array ? `<bin ${v.byteLength}>` : v));
-  return s === undefined ? String(x) : s.slice(0, 300);
-}
 
 function req(sock?: Partial<{ receiveTimeout: number }>): Request {
   const s = new Request({ linger: 0, receiveTimeout: 10_000, sendTimeout: 10_000, ...sock });
@@ -121,72 +98,6 @@ class Client {
   }
 }
 
-function fromWire(x: unknown, dtype: DType, shape: number[]): number[] {
-  expect(isMap(x), `array map, got ${show(x)}`).toBe(true);
-  const a = x as Msg;
-  expect(a.dtype).toBe(dtype);
-  expect(a.shape).toEqual(shape);
-  expect(a.data).toBeInstanceOf(Uint8Array);
-  const data = a.data as Uint8Array;
-  const size = { float32: 4, float64: 8, uint8: 1 }[dtype];
-  const count = shape.reduce((p, d) => p * d, 1);
-  expect(data.byteLength).toBe(count * size);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return Array.from({ length: count }, (_, i) =>
-    dtype === "float32" ? view.getFloat32(i * 4, true) : dtype === "float64" ? view.getFloat64(i * 8, true) : data[i],
-  );
-}
-
-function toWire(values: ArrayLike<number>, shape: number[]): Msg {
-  const data = new Uint8Array(values.length * 4);
-  const view = new DataView(data.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
-  return { dtype: "float32", shape, data };
-}
-
-/** An info map as docs/protocol.md spells it, from the in-process env's info. */
-function wireInfo(info: StepInfo | VectorStepInfo): Msg {
-  const f = info.features;
-  const out: Msg = {
-    decision: info.decision,
-    sim_seed: info.simSeed,
-    sim_step: info.simStep,
-    epoch: info.epoch,
-    agent_edge: info.agentEdge,
-    normalizer_edge: info.normalizerEdge,
-    capital_weight: info.capitalWeight,
-    fees_bps: [...info.feesBps],
-    trade_side: info.tradeSide,
-    features: {
-      sigma_hat: f.sigmaHat,
-      flow_ema: f.flowEma,
-      capital_weight: f.capitalWeight,
-      epoch_step: f.epochStep,
-      n_pools: f.nPools,
-    },
-  };
-  if (info.episode) {
-    out.episode = {
-      pools: info.episode.pools.map((p) => ({
-        name: p.name,
-        edge: p.edge,
-        arb_edge: p.arbEdge,
-        retail_edge: p.retailEdge,
-        final_weight: p.finalWeight,
-      })),
-      agent_epochs: info.episode.pools[0].epochs.map((e) => ({
-        epoch: e.epoch,
-        edge: e.edge,
-        score: e.score,
-        weight: e.weight,
-        trades: e.trades,
-      })),
-    };
-  }
-  if ((info as VectorStepInfo).autoreset) out.autoreset = true;
-  return out;
-}
-
 /** A session on the server and an in-process VectorEnv, stepped in lockstep. */
 class Pair {
   private constructor(
@@ -205,7 +116,7 @@ class Pair {
     const r = await this.c.ok({ cmd: "reset", env_id: this.envId, seed });
     const ref = this.ref.reset({ seed });
     expect(fromWire(r.observations, "float32", [this.n, 5])).toEqual(Array.from(ref.observations));
-    expect(r.infos).toEqual(packr.unpack(packr.pack(ref.infos.map(wireInfo))));
+    expect(r.infos).toEqual(expectedInfos(ref.infos));
   }
 
   /** Steps both; returns the server's terminated flags. */
@@ -213,7 +124,7 @@ class Pair {
     const r = await this.c.ok({
       cmd: "step",
       env_id: this.envId,
-      actions: toWire(actions, [this.n, 2]),
+      actions: toWire(actions, "float32", [this.n, 2]),
       ...(id === undefined ? {} : { id }),
     });
     return this.check(r, actions);
@@ -226,7 +137,7 @@ class Pair {
     expect(fromWire(r.truncated, "uint8", [this.n])).toEqual(Array.from(ref.truncated));
     const terminated = fromWire(r.terminated, "uint8", [this.n]);
     expect(terminated).toEqual(Array.from(ref.terminated));
-    expect(r.infos).toEqual(packr.unpack(packr.pack(ref.infos.map(wireInfo))));
+    expect(r.infos).toEqual(expectedInfos(ref.infos));
     return terminated;
   }
 }
@@ -263,17 +174,6 @@ function freePort(): Promise<number> {
       srv.close(() => resolvePort(port));
     });
   });
-}
-
-/** mulberry32, for the socket fuzz. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,7 +231,7 @@ describe("GymServer over ZeroMQ", () => {
     const d = dealer();
     d.connect(endpoint);
     const a1 = actionsFor(31, 0, 2);
-    const request = packr.pack({ v: 1, id: 77, cmd: "step", env_id: p.envId, actions: toWire(a1, [2, 2]) });
+    const request = packr.pack({ v: 1, id: 77, cmd: "step", env_id: p.envId, actions: toWire(a1, "float32", [2, 2]) });
     await d.send(request);
     const [first] = await d.receive();
     p.check(packr.unpack(first) as Msg, a1);
@@ -380,7 +280,13 @@ describe("GymServer over ZeroMQ", () => {
     await p.reset(3);
     await p.step(actionsFor(3, 0, 2));
     const closeMsg = packr.pack({ v: 1, id: "x", cmd: "close", env_id: p.envId });
-    const stepMsg = packr.pack({ v: 1, id: "y", cmd: "step", env_id: p.envId, actions: toWire([0, 0, 0, 0], [2, 2]) });
+    const stepMsg = packr.pack({
+      v: 1,
+      id: "y",
+      cmd: "step",
+      env_id: p.envId,
+      actions: toWire([0, 0, 0, 0], "float32", [2, 2]),
+    });
     const rand = prng(77);
     const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -462,30 +368,9 @@ describe("GymServer.stop", () => {
 // propamm serve
 // ---------------------------------------------------------------------------------------------
 
-interface Child {
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-  kill(signal: NodeJS.Signals): void;
-  running(): boolean;
-}
-
-function serve(...args: string[]): Child {
-  const child = spawn(process.execPath, [CLI, "serve", ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  let err = "";
-  child.stderr.on("data", (b: Buffer) => (err += b.toString()));
-  child.stdout.on("data", (b: Buffer) => (err += b.toString()));
-  let done = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
-    child.on("close", (code, signal) => {
-      done = true;
-      ok({ code, signal });
-    }),
-  );
-  return { exited, stderr: () => err, kill: (s) => child.kill(s), running: () => !done };
+/** `propamm serve ...args`; output() has what it printed on both streams. */
+function serve(...args: string[]): CliChild {
+  return startCli(["serve", ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } });
 }
 
 async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
@@ -509,14 +394,14 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 
 describe("propamm serve", () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    requireBuiltCli();
   });
 
   it.each(["SIGTERM", "SIGINT"] as const)("answers hello and exits 0 on %s within 2 s", async (signal) => {
     const at = `tcp://127.0.0.1:${await freePort()}`;
     const child = serve("--bind", at);
     try {
-      expect(await until(() => child.stderr().includes("listening"), 15_000), child.stderr()).toBe(true);
+      expect(await until(() => child.output().includes("listening"), 15_000), child.output()).toBe(true);
       const c = new Client(at);
       const hello = await c.ok({ cmd: "hello" });
       expect(hello.protocol).toBe(1);
@@ -524,7 +409,7 @@ describe("propamm serve", () => {
       c.close();
       child.kill(signal);
       const exit = await within(child.exited, 2000);
-      expect(exit, child.stderr()).toEqual({ code: 0, signal: null });
+      expect(exit, child.output()).toEqual({ code: 0, signal: null });
     } finally {
       if (child.running()) child.kill("SIGKILL");
     }
@@ -545,14 +430,14 @@ describe("propamm serve", () => {
     }
     const child = serve("--bind", at);
     try {
-      await until(() => !child.running() || child.stderr().includes("listening"), 10_000);
-      expect(child.running(), `still running, not refused:\n${child.stderr()}`).toBe(false);
+      await until(() => !child.running() || child.output().includes("listening"), 10_000);
+      expect(child.running(), `still running, not refused:\n${child.output()}`).toBe(false);
       const exit = await child.exited;
-      expect(exit.code, child.stderr()).not.toBe(0);
+      expect(exit.code, child.output()).not.toBe(0);
       expect(exit.code).not.toBeNull();
-      expect(child.stderr()).toContain(at);
-      expect(child.stderr()).toMatch(/cannot bind/i);
-      expect(child.stderr()).not.toMatch(STACK_FRAME);
+      expect(child.output()).toContain(at);
+      expect(child.output()).toMatch(/cannot bind/i);
+      expect(child.output()).not.toMatch(STACK_FRAME);
     } finally {
       if (child.running()) child.kill("SIGKILL");
       await holder?.stop();

@@ -15,7 +15,7 @@
  * Smaller pieces the trainers rest on are checked directly: the tfjs model against the plain MLP
  * evaluator, the flat-weight round trip, running observation statistics, centred ranks.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { feeToAction } from "../../agents/agent.js";
 import { loadTf, type Tf } from "../../training/backend.js";
 import { constantAgent, randomAgent } from "../../agents/baselines.js";
@@ -36,45 +36,18 @@ import { evaluateAgent, type RolloutResult, type RolloutTask, runEpisode } from 
 import { buildMlp, denseLayers, getFlatWeights, setFlatWeights } from "../../training/tf-model.js";
 import { type EnvConfig, PropAmmEnv } from "../../gym/env.js";
 import { RandomStream } from "../../env/rng.js";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { train } from "../../training/train.js";
 import { loadPolicy } from "../../agents/checkpoint.js";
+import { randomObservations } from "../helpers/observations.js";
+import { mean as average, paired } from "../helpers/stats.js";
+import { tempDir } from "../helpers/tmp.js";
 
 let tf: Tf;
-const tmp = mkdtempSync(join(tmpdir(), "propamm-agents-"));
+const tmp = tempDir("propamm-agents-");
 beforeAll(async () => {
   tf = (await loadTf()).tf;
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function average(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-/** Mean and t statistic of paired differences a[i] - b[i]. */
-function paired(a: readonly number[], b: readonly number[]): { mean: number; t: number } {
-  const d = a.map((x, i) => x - b[i]);
-  const m = average(d);
-  const sd = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / (d.length - 1));
-  return { mean: m, t: m / (sd / Math.sqrt(d.length)) };
-}
-
-/** Observations drawn from the observation box, a few a little outside it (the clip path). */
-function randomObservations(n: number, seed: string): Float32Array[] {
-  const rng = new RandomStream(seed);
-  return Array.from({ length: n }, (_, k) => {
-    const spread = k % 10 === 0 ? 1.5 : 1;
-    return Float32Array.from([
-      rng.uniform() * 10 * spread,
-      rng.uniform() * spread,
-      rng.uniform() * spread,
-      rng.uniform() * spread,
-      rng.uniform(),
-    ]);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // ES's optimiser core on a synthetic concave objective

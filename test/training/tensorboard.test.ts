@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   FLUSH_EVERY,
   TensorBoardWriter,
@@ -12,9 +12,9 @@ import {
   frameRecord,
   maskedCrc,
 } from "../../training/tensorboard.js";
+import { tempDir } from "../helpers/tmp.js";
 
-const tmpRoot = mkdtempSync(join(tmpdir(), "tb-test-"));
-afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
+const tmpRoot = tempDir("tb-test-");
 let dirCounter = 0;
 const freshDir = () => join(tmpRoot, `run${dirCounter++}`, "nested");
 

@@ -18,13 +18,11 @@
  * Runs are tiny (500-step simulations, small networks, a few iterations). The CLI tests run the
  * built dist/cli/main.js (`npm run build` first).
  */
-import { spawn } from "node:child_process";
 import {
   appendFileSync,
   cpSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -32,10 +30,8 @@ import {
   truncateSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { basename, join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
 import { loadTf, type Tf } from "../../training/backend.js";
 import { flatFromSpec, MlpPolicy, type PolicySpec, specFromFlat } from "../../agents/mlp.js";
 import { RolloutPool } from "../../training/rollout-pool.js";
@@ -58,11 +54,9 @@ import { ES_HYPERPARAMETERS, EsAlgorithm } from "../../training/es.js";
 import { PPO_HYPERPARAMETERS, PpoAlgorithm } from "../../training/ppo.js";
 import { maskedCrc } from "../../training/tensorboard.js";
 import { train, type TrainOptions } from "../../training/train.js";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = join(ROOT, "dist", "cli", "main.js");
-/** A Node stack frame ("    at fn (file:1:2)"): bad input must never produce one. */
-const STACK_FRAME = /^\s+at\s.*:\d+:\d+\)?$/m;
+import { CLI, requireBuiltCli, runCliAsync, showRun as show, STACK_FRAME } from "../helpers/cli.js";
+import { randomObservations as observationsFrom } from "../helpers/observations.js";
+import { tempDir } from "../helpers/tmp.js";
 
 type Algo = "es" | "ppo";
 const SEED = 3;
@@ -78,11 +72,10 @@ const HYPER = {
 };
 
 let tf: Tf;
-const tmp = mkdtempSync(join(tmpdir(), "propamm-training-"));
+const tmp = tempDir("propamm-training-");
 beforeAll(async () => {
   tf = (await loadTf()).tf;
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function options(algo: Algo, out: string, timesteps: number, over: Partial<TrainOptions> = {}): TrainOptions {
   return {
@@ -153,17 +146,7 @@ async function inMemory(algo: Algo, timesteps: number): Promise<{ algorithm: Tra
 
 /** Observations from the observation box, a few a little outside it (the clip path). */
 function randomObservations(n: number): Float32Array[] {
-  const rng = new RandomStream("round-trip-observations");
-  return Array.from({ length: n }, (_, k) => {
-    const spread = k % 10 === 0 ? 1.5 : 1;
-    return Float32Array.from([
-      rng.uniform() * 10 * spread,
-      rng.uniform() * spread,
-      rng.uniform() * spread,
-      rng.uniform() * spread,
-      rng.uniform(),
-    ]);
-  });
+  return observationsFrom(n, "round-trip-observations");
 }
 
 /** tfjs predictions of a model given raw observations, normalised as `spec` does. */
@@ -175,38 +158,11 @@ function predict(model: Awaited<ReturnType<typeof loadModelDir>>, spec: PolicySp
   );
 }
 
-interface CliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
+type CliResult = Awaited<ReturnType<typeof runCliAsync>>;
 
 /** Runs the built CLI without blocking, so that several runs (and a hung one) overlap. */
 function cli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: tmp,
-      env: { ...process.env, NO_COLOR: "1", PROPAMM_DEBUG: "" },
-    });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      done({ status, stdout, stderr, timedOut });
-    });
-  });
-}
-
-function show(args: string[], r: CliResult): string {
-  return `propamm ${args.join(" ")}\nexit ${r.status}${r.timedOut ? " (killed: did not exit in time)" : ""}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+  return runCliAsync(args, { cwd: tmp, env: { ...process.env, NO_COLOR: "1", PROPAMM_DEBUG: "" }, timeoutMs });
 }
 
 function escapeRegExp(text: string): string {
@@ -695,7 +651,7 @@ function tfRecords(file: Buffer): Buffer[] {
 
 describe("propamm train (the built CLI)", () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
+    requireBuiltCli();
   });
 
   it("trains, logs train/eval metrics, writes TensorBoard events and LATEST, and equals train() in-process", async () => {
