@@ -18,6 +18,7 @@
  */
 import { basename, resolve } from "node:path";
 import { type CheckpointState, type PolicyMeta, loadPolicy } from "./checkpoint.js";
+import { PropAmmError } from "../env/errors.js";
 import { AGENT_SLOT } from "../env/builtins/agent.js";
 import { INITIAL_FLOW_EMA, INITIAL_VOL } from "../env/features.js";
 import { MAX_POOLS, SIGMA_OBS_MAX, SIGMA_OBS_SCALE } from "../gym/env.js";
@@ -73,9 +74,9 @@ export interface ExportResult {
   suggestedFileName: string;
 }
 
-export class ExportError extends Error {
+export class ExportError extends PropAmmError {
   constructor(message: string) {
-    super(message);
+    super("EXPORT", message);
     this.name = "ExportError";
   }
 }
