@@ -18,12 +18,16 @@ function code(s: string): string {
 /** The default as a doc shows it, with any command's own default after it. */
 function defaultCell(o: OptionSpec): string {
   if (o.default === undefined) return o.defaultText ?? "none";
-  const own = Object.entries(o.commandDefaults ?? {}).map(([cmd, v]) => `; \`propamm ${cmd}\`: ${code(JSON.stringify(v))}`);
+  const own = Object.entries(o.commandDefaults ?? {}).map(
+    ([cmd, v]) => `; \`propamm ${cmd}\`: ${code(JSON.stringify(v))}`,
+  );
   return code(JSON.stringify(o.default)) + own.join("");
 }
 
 function validCell(o: OptionSpec): string {
-  return o.check.kind === "choice" ? (o.check.choices ?? []).map((c) => code(JSON.stringify(c))).join(", ") : o.check.expected;
+  return o.check.kind === "choice"
+    ? (o.check.choices ?? []).map((c) => code(JSON.stringify(c))).join(", ")
+    : o.check.expected;
 }
 
 /** The option's path in its config object: `steps` is `sim.steps`, a pin `sim.pins.sigma`. */

@@ -4,7 +4,12 @@
  */
 import { readFileSync } from "node:fs";
 import { Packr } from "msgpackr";
-import { PropAmmError, wireErrorCodeOf, type ErrorCode as PropAmmErrorCode, type WireErrorCode } from "../env/errors.js";
+import {
+  PropAmmError,
+  wireErrorCodeOf,
+  type ErrorCode as PropAmmErrorCode,
+  type WireErrorCode,
+} from "../env/errors.js";
 import { type StepInfo } from "../gym/env.js";
 import { OBSERVATION_SPACE, ACTION_SPACE } from "../gym/env.js";
 import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../gym/vector-env.js";
@@ -35,7 +40,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
 /** A request the protocol refuses before any env sees it (its code is the wire code). */
 export class ProtocolError extends PropAmmError {
   constructor(
-    code: Extract<PropAmmErrorCode, "BAD_REQUEST" | "VERSION" | "UNKNOWN_COMMAND" | "UNKNOWN_ENV" | "TOO_MANY_SESSIONS">,
+    code: Extract<
+      PropAmmErrorCode,
+      "BAD_REQUEST" | "VERSION" | "UNKNOWN_COMMAND" | "UNKNOWN_ENV" | "TOO_MANY_SESSIONS"
+    >,
     message: string,
   ) {
     super(code, message);
