@@ -79,7 +79,11 @@ export function numberWhere(expected: string, test: (v: number) => boolean): Opt
   return { kind: "number", expected, valid: (v) => typeof v === "number" && Number.isFinite(v) && test(v) };
 }
 
-export const BOOLEAN: OptionCheck = { kind: "boolean", expected: "true or false", valid: (v) => typeof v === "boolean" };
+export const BOOLEAN: OptionCheck = {
+  kind: "boolean",
+  expected: "true or false",
+  valid: (v) => typeof v === "boolean",
+};
 
 export function oneOf(choices: readonly string[]): OptionCheck {
   return {
@@ -107,7 +111,8 @@ function describe(v: unknown): string {
 
 /** Throws a ConfigError naming the option (as `name`, default its key) unless the value is valid. */
 export function checkOption(spec: Pick<OptionSpec, "key" | "check">, value: unknown, name = spec.key): void {
-  if (!spec.check.valid(value)) throw new ConfigError(`${name} must be ${spec.check.expected} (got ${describe(value)})`);
+  if (!spec.check.valid(value))
+    throw new ConfigError(`${name} must be ${spec.check.expected} (got ${describe(value)})`);
 }
 
 /** Market parameters pinned to a fixed value instead of drawn per simulation (SPEC §2). */
