@@ -26,14 +26,16 @@ import {
 import { dirname, join, resolve } from "node:path";
 import type { EnvConfig } from "../gym/env.js";
 import type { RandomStreamState } from "../env/rng.js";
+import { PropAmmError } from "../env/errors.js";
 import type { Activation, ObsNormStats, PolicySpec } from "./mlp.js";
 
 export const CHECKPOINT_FORMAT = "propamm-checkpoint";
 export const CHECKPOINT_VERSION = 1;
 
-export class CheckpointError extends Error {
+/** A checkpoint that is missing, corrupted or does not fit the run: bad input, like a bad option. */
+export class CheckpointError extends PropAmmError {
   constructor(message: string) {
-    super(message);
+    super("CHECKPOINT", message);
     this.name = "CheckpointError";
   }
 }

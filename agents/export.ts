@@ -20,6 +20,7 @@ import { createRequire } from "node:module";
 import { basename, resolve } from "node:path";
 import { type CheckpointState, type PolicyMeta, loadPolicy } from "./checkpoint.js";
 import type { PolicySpec } from "./mlp.js";
+import { PropAmmError } from "../env/errors.js";
 
 export type ExportFormat = "ts" | "js" | "rs";
 
@@ -70,9 +71,9 @@ export interface ExportResult {
   suggestedFileName: string;
 }
 
-export class ExportError extends Error {
+export class ExportError extends PropAmmError {
   constructor(message: string) {
-    super(message);
+    super("EXPORT", message);
     this.name = "ExportError";
   }
 }

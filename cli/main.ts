@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The `propamm` command: run, validate and submit strategies (the seed's workflow). */
-import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { CheckpointError } from "../agents/checkpoint.js";
+import { Command, CommanderError } from "commander";
 import { ConfigError } from "../env/config.js";
+import { EXIT_BAD_INPUT, exitCodeOf } from "../env/errors.js";
 import { BUILTIN_HELP } from "../env/builtins/index.js";
 import { defaultWorkers } from "../arena/runner.js";
 import {
@@ -168,7 +168,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Exit codes: 0 success, 1 a strategy failed validation, 2 bad input (arguments, files, config). */
+/** Exit codes (env/errors.ts): 0 success, 1 a strategy failed validation or the run failed, 2 bad input. */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
@@ -178,16 +178,17 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError || err instanceof InvalidArgumentError || err instanceof CheckpointError) {
-      console.error(`error: ${err.message}`);
-      process.exitCode = 2;
+    const exitCode = exitCodeOf(err);
+    if (exitCode === EXIT_BAD_INPUT) {
+      console.error(`error: ${(err as Error).message}`);
+      process.exitCode = exitCode;
       return;
     }
     // Anything else is a failure of the run, not of the input: say what, keep the stack for debugging.
     console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
     if (process.env.PROPAMM_DEBUG) console.error(err);
     else console.error("(set PROPAMM_DEBUG=1 for the stack trace)");
-    process.exitCode = 1;
+    process.exitCode = exitCode;
   }
 }
 

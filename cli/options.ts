@@ -1,6 +1,12 @@
-/** Option parsing shared by the commands: every SPEC default overridable, every value checked. */
+/**
+ * Option parsing shared by the commands: every SPEC default overridable, every value checked.
+ * The simulation's and the env's options come from the configuration schema (env/options.ts,
+ * gym/options.ts): flag, default, check and help are declared there, once.
+ */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_CONFIG, type MarketPins, type SimConfig } from "../env/config.js";
+import type { SimConfig } from "../env/config.js";
+import { PIN_OPTIONS, SIM_OPTIONS, commandDefault, type OptionSpec } from "../env/options.js";
+import { ENV_OPTIONS, type EnvConfig } from "../gym/options.js";
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -21,121 +27,91 @@ export function real(check: (v: number) => boolean, range: string) {
   };
 }
 
-export interface SimOptions {
-  steps: number;
-  epochLen: number;
-  baseX: number;
-  baseY: number;
-  riskLambda: number;
-  temperature: number;
-  minWeight: number;
-  arbFloor: number;
-  retailSigma: number;
-  scorePerCapital?: boolean;
-  retail: boolean;
-  sigma?: number;
-  retailRate?: number;
-  retailSize?: number;
-  normFee?: number;
-  normLiquidity?: number;
+/** Parsed option values by commander attribute name (`--epoch-len` -> epochLen). */
+export type SimOptions = { readonly [attribute: string]: unknown };
+
+/** The parser for a schema option's command-line value: its check, its message. */
+function parserFor(spec: OptionSpec): ((value: string) => unknown) | undefined {
+  const { check } = spec;
+  const fail = (): never => {
+    throw new InvalidArgumentError(`expected ${check.expected}.`);
+  };
+  switch (check.kind) {
+    case "integer":
+      return (value) => {
+        const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+        return check.valid(n) ? n : fail();
+      };
+    case "number":
+      return (value) => {
+        const n = value.trim() === "" ? NaN : Number(value);
+        return check.valid(n) ? n : fail();
+      };
+    case "choice":
+      return (value) => (check.valid(value) ? value : fail());
+    default:
+      return undefined;
+  }
 }
 
+/** The help of a schema option on the command line; commander appends a real default itself. */
+function flagHelp(spec: OptionSpec): string {
+  const help = spec.flagHelp ?? spec.help;
+  return spec.defaultText ? `${help} (default: ${spec.defaultText})` : help;
+}
+
+/** A commander option for a schema row; `command` picks a command's own default. */
+export function schemaOption(spec: OptionSpec, command?: string): Option {
+  if (spec.flag === null) throw new Error(`option ${spec.key} has no command-line flag`);
+  const option = new Option(spec.flag, flagHelp(spec));
+  const parse = parserFor(spec);
+  if (parse) option.argParser(parse);
+  const d = commandDefault(spec, command);
+  // A boolean's default is the flag's absence (commander sets `--no-x` options to true itself).
+  if (d !== undefined && spec.check.kind !== "boolean") option.default(Array.isArray(d) ? [...(d as unknown[])] : d);
+  return option;
+}
+
+/** The attribute commander stores a row's value under (`--epoch-len` -> epochLen, `--no-retail` -> retail). */
+function attribute(spec: OptionSpec): string {
+  return new Option(spec.flag ?? "").attributeName();
+}
+
+/** The value a row takes from parsed options; a positive boolean flag is true only when given. */
+function optionValue(spec: OptionSpec, o: SimOptions): unknown {
+  const v = o[attribute(spec)];
+  return spec.check.kind === "boolean" && !spec.flag?.startsWith("--no-") ? v === true : v;
+}
+
+const withFlag = (rows: readonly OptionSpec[]): OptionSpec[] => rows.filter((o) => o.flag !== null);
+
 export function addSimulationOptions(cmd: Command): Command {
-  const d = DEFAULT_CONFIG;
-  return cmd
-    .option("--steps <n>", "steps per simulation", integer(1), d.steps)
-    .option("--epoch-len <n>", "steps per epoch", integer(1), d.epochLen)
-    .option(
-      "--base-x <x>",
-      "initial X reserve of each strategy pool",
-      real((v) => v > 0, "a number > 0"),
-      d.baseReserveX,
-    )
-    .option(
-      "--base-y <y>",
-      "initial Y reserve of each strategy pool",
-      real((v) => v > 0, "a number > 0"),
-      d.baseReserveY,
-    )
-    .option(
-      "--risk-lambda <l>",
-      "downside penalty in the capital score",
-      real((v) => v >= 0, "a number >= 0"),
-      d.riskLambda,
-    )
-    .option(
-      "--temperature <t>",
-      "softmax temperature of capital weights",
-      real((v) => v > 0, "a number > 0"),
-      d.temperature,
-    )
-    .option(
-      "--min-weight <w>",
-      "floor on each strategy's capital weight",
-      real((v) => v >= 0 && v <= 1, "a number in [0, 1]"),
-      d.minWeight,
-    )
-    .option(
-      "--arb-floor <y>",
-      "minimum arbitrage profit (Y) for a trade",
-      real((v) => v >= 0, "a number >= 0"),
-      d.arbProfitFloor,
-    )
-    .option(
-      "--retail-sigma <s>",
-      "log-normal sigma of retail order sizes",
-      real((v) => v >= 0, "a number >= 0"),
-      d.retailSizeSigma,
-    )
-    .option("--score-per-capital", "score capital on edge per unit of capital instead of absolute edge")
-    .option("--no-retail", "switch retail flow off (arbitrage only)")
-    .addOption(
-      new Option("--sigma <s>", "pin per-step volatility (default: drawn in [0.0001, 0.007])").argParser(
-        real((v) => v >= 0 && v < 1, "a number in [0, 1)"),
-      ),
-    )
-    .addOption(
-      new Option("--retail-rate <r>", "pin retail orders per step (default: drawn in [0.4, 1.2])").argParser(
-        real((v) => v >= 0 && v <= 1000, "a number in [0, 1000]"),
-      ),
-    )
-    .addOption(
-      new Option("--retail-size <y>", "pin mean retail order size in Y (default: drawn in [12, 28])").argParser(
-        real((v) => v > 0, "a number > 0"),
-      ),
-    )
-    .addOption(
-      new Option("--norm-fee <bps>", "pin the normalizer fee (default: drawn in {30..80})").argParser(
-        real((v) => v >= 0 && v < 10000, "a fee in [0, 10000) bps"),
-      ),
-    )
-    .addOption(
-      new Option(
-        "--norm-liquidity <m>",
-        "pin the normalizer liquidity multiplier (default: drawn in [0.4, 2])",
-      ).argParser(real((v) => v > 0, "a number > 0")),
-    );
+  for (const spec of withFlag([...SIM_OPTIONS, ...PIN_OPTIONS])) cmd.addOption(schemaOption(spec, cmd.name()));
+  return cmd;
 }
 
 export function configFromOptions(o: SimOptions): Partial<SimConfig> {
-  const pins: MarketPins = {};
-  if (o.sigma !== undefined) pins.sigma = o.sigma;
-  if (o.retailRate !== undefined) pins.retailRate = o.retailRate;
-  if (o.retailSize !== undefined) pins.retailMeanSize = o.retailSize;
-  if (o.normFee !== undefined) pins.normalizerFeeBps = o.normFee;
-  if (o.normLiquidity !== undefined) pins.normalizerLiquidity = o.normLiquidity;
-  return {
-    steps: o.steps,
-    epochLen: o.epochLen,
-    baseReserveX: o.baseX,
-    baseReserveY: o.baseY,
-    riskLambda: o.riskLambda,
-    temperature: o.temperature,
-    minWeight: o.minWeight,
-    arbProfitFloor: o.arbFloor,
-    retailSizeSigma: o.retailSigma,
-    scorePerCapital: o.scorePerCapital === true,
-    retailEnabled: o.retail,
-    pins,
-  };
+  const out: Record<string, unknown> = {};
+  for (const spec of withFlag(SIM_OPTIONS)) out[spec.key] = optionValue(spec, o);
+  const pins: Record<string, unknown> = {};
+  for (const spec of withFlag(PIN_OPTIONS)) {
+    const v = optionValue(spec, o);
+    if (v !== undefined) pins[spec.key] = v;
+  }
+  out.pins = pins;
+  return out as Partial<SimConfig>;
+}
+
+/** The env's options (`--opponents`, `--decision-interval`, ...) with the command's defaults. */
+export function addEnvOptions(cmd: Command): Command {
+  for (const spec of withFlag(ENV_OPTIONS)) cmd.addOption(schemaOption(spec, cmd.name()));
+  return cmd;
+}
+
+/** The env config of parsed options, the simulation's under `sim`. */
+export function envConfigFromOptions(o: SimOptions): Partial<EnvConfig> {
+  const out: Record<string, unknown> = {};
+  for (const spec of withFlag(ENV_OPTIONS)) out[spec.key] = optionValue(spec, o);
+  out.sim = configFromOptions(o);
+  return out as Partial<EnvConfig>;
 }

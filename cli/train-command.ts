@@ -7,7 +7,7 @@ import { ES_HYPERPARAMETERS } from "../training/es.js";
 import { describeHyperparameters, type HyperparameterTable } from "../training/hyperparameters.js";
 import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
 import { train, type TrainOptions } from "../training/train.js";
-import { integer, real, addSimulationOptions, configFromOptions, type SimOptions } from "./options.js";
+import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, type SimOptions } from "./options.js";
 
 export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
 
@@ -41,6 +41,7 @@ function hyperparameterHelp(): string {
 interface TrainCliOptions extends SimOptions {
   algo: "ppo" | "es";
   timesteps?: number;
+  /** The env's options (addEnvOptions); read whole by envConfigFromOptions. */
   opponents: string[];
   seed: number;
   out?: string;
@@ -49,17 +50,11 @@ interface TrainCliOptions extends SimOptions {
   evalEvery: number;
   evalEpisodes: number;
   checkpointEvery: number;
-  decisionInterval: number;
-  rewardMode: "dense" | "sparse";
-  rewardBaseline: "none" | "normalizer";
-  rewardScale: number;
-  feeMin: number;
-  feeMax: number;
   hp: Record<string, unknown>;
 }
 
 export function addTrainCommand(program: Command): void {
-  addSimulationOptions(
+  const command = addEnvOptions(
     program
       .command("train")
       .description("train a fee-setting agent (ES over worker threads, or PPO with tfjs) and checkpoint it")
@@ -77,7 +72,6 @@ export function addTrainCommand(program: Command): void {
         `agent decisions to train for (default: es ${DEFAULT_TIMESTEPS.es}, ppo ${DEFAULT_TIMESTEPS.ppo})`,
         integer(1),
       )
-      .option("--opponents <strategy...>", "opponent strategies (built-ins or files)", ["starter"])
       .option("--seed <n>", "training seed", integer(0), 0)
       .option("--out <dir>", "run folder for checkpoints and metrics (default: checkpoints/<algo>-seed<seed>)")
       .option("--resume", "continue the run in --out from its latest checkpoint")
@@ -85,45 +79,6 @@ export function addTrainCommand(program: Command): void {
       .option("--eval-every <n>", "evaluate on held-out seeds every n iterations (0: never)", integer(0), 10)
       .option("--eval-episodes <n>", "held-out episodes per evaluation", integer(1), 16)
       .option("--checkpoint-every <n>", "checkpoint every n iterations", integer(1), 10)
-      .option("--decision-interval <n>", "steps between the agent's afterSwap decisions", integer(0), 100)
-      .option(
-        "--reward-mode <mode>",
-        "dense or sparse",
-        (v) => {
-          if (v !== "dense" && v !== "sparse")
-            throw new ConfigError(`--reward-mode must be dense or sparse (got '${v}')`);
-          return v;
-        },
-        "dense",
-      )
-      .option(
-        "--reward-baseline <b>",
-        "normalizer (default: reward = edge minus the normalizer's edge, so the agent learns to out-earn it) or none (the SPEC 6 reward)",
-        (v) => {
-          if (v !== "none" && v !== "normalizer")
-            throw new ConfigError(`--reward-baseline must be none or normalizer (got '${v}')`);
-          return v;
-        },
-        "normalizer",
-      )
-      .option(
-        "--reward-scale <x>",
-        "reward multiplier",
-        real((v) => v > 0, "a number > 0"),
-        0.01,
-      )
-      .option(
-        "--fee-min <bps>",
-        "fee at action -1",
-        real((v) => v >= 0 && v < 10000, "a fee in [0, 10000) bps"),
-        0,
-      )
-      .option(
-        "--fee-max <bps>",
-        "fee at action +1",
-        real((v) => v > 0 && v < 10000, "a fee in (0, 10000) bps"),
-        250,
-      )
       .option(
         "--hp <key=value>",
         "algorithm hyperparameter override, repeatable (e.g. --hp population=32 --hp hidden=64,64; the keys are listed below)",
@@ -131,7 +86,8 @@ export function addTrainCommand(program: Command): void {
         {},
       )
       .addHelpText("after", hyperparameterHelp()),
-  ).action(async (o: TrainCliOptions) => {
+  );
+  addSimulationOptions(command).action(async (o: TrainCliOptions) => {
     const { backend } = await loadTf();
     const timesteps = o.timesteps ?? DEFAULT_TIMESTEPS[o.algo];
     const out = o.out ?? `checkpoints/${o.algo}-seed${o.seed}`;
@@ -148,16 +104,7 @@ export function addTrainCommand(program: Command): void {
       out,
       resume: o.resume === true,
       workers: o.algo === "es" ? o.workers : 0,
-      env: {
-        opponents: o.opponents,
-        decisionInterval: o.decisionInterval,
-        rewardMode: o.rewardMode,
-        rewardBaseline: o.rewardBaseline,
-        rewardScale: o.rewardScale,
-        feeMinBps: o.feeMin,
-        feeMaxBps: o.feeMax,
-        sim: configFromOptions(o),
-      },
+      env: { ...envConfigFromOptions(o), opponents: o.opponents },
       hyper: o.hp,
       evalEvery: o.evalEvery,
       evalEpisodes: o.evalEpisodes,

@@ -1,48 +1,18 @@
 import type { RandomStream } from "./rng.js";
+import { ConfigError } from "./errors.js";
+import {
+  FEE_BPS,
+  MARKET_RANGES,
+  PIN_OPTIONS,
+  SIM_OPTIONS,
+  DEFAULT_CONFIG,
+  checkOption,
+  type MarketPins,
+  type SimConfig,
+} from "./options.js";
 
-/** Market parameters pinned to a fixed value instead of drawn per simulation (SPEC §2). */
-export interface MarketPins {
-  sigma?: number;
-  retailRate?: number;
-  retailMeanSize?: number;
-  normalizerFeeBps?: number;
-  normalizerLiquidity?: number;
-}
-
-/** One simulation's configuration; every field has the SPEC §2 default. */
-export interface SimConfig {
-  steps: number;
-  epochLen: number;
-  baseReserveX: number;
-  baseReserveY: number;
-  initialPrice: number;
-  riskLambda: number;
-  temperature: number;
-  minWeight: number;
-  arbProfitFloor: number;
-  retailSizeSigma: number;
-  /** Score capital per unit of capital held instead of absolute edge (SPEC §4 option). */
-  scorePerCapital: boolean;
-  /** Switch retail flow off (used by the loss-versus-rebalancing check and experiments). */
-  retailEnabled: boolean;
-  pins: MarketPins;
-}
-
-export const DEFAULT_CONFIG: Readonly<SimConfig> = Object.freeze({
-  steps: 10000,
-  epochLen: 1000,
-  baseReserveX: 100,
-  baseReserveY: 10000,
-  initialPrice: 100,
-  riskLambda: 2.0,
-  temperature: 1.0,
-  minWeight: 0.02,
-  arbProfitFloor: 0.01,
-  retailSizeSigma: 1.2,
-  scorePerCapital: false,
-  retailEnabled: true,
-  pins: Object.freeze({}) as MarketPins,
-});
+export { ConfigError } from "./errors.js";
+export { DEFAULT_CONFIG, MARKET_RANGES, type MarketPins, type SimConfig } from "./options.js";
 
 /** The market a simulation runs in, drawn from its seed unless pinned. */
 export interface MarketParams {
@@ -52,14 +22,6 @@ export interface MarketParams {
   normalizerFeeBps: number;
   normalizerLiquidity: number;
 }
-
-export const MARKET_RANGES = {
-  sigma: [0.0001, 0.007],
-  retailRate: [0.4, 1.2],
-  retailMeanSize: [12, 28],
-  normalizerFeeBps: [30, 80],
-  normalizerLiquidity: [0.4, 2.0],
-} as const;
 
 export const MAX_STRATEGIES = 16;
 
@@ -85,24 +47,9 @@ export function sampleMarket(stream: RandomStream, pins: MarketPins): MarketPara
   };
 }
 
-/** Raised for a configuration value outside its allowed range; the message names the option. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-function requireInteger(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+function requireInteger(name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-    throw new ConfigError(`${name} must be ${range} (got ${v})`);
-  }
-}
-
-function requireFinite(name: string, v: number, check: (v: number) => boolean, range: string): void {
-  if (typeof v !== "number" || !Number.isFinite(v) || !check(v)) {
-    throw new ConfigError(`${name} must be ${range} (got ${v})`);
+    throw new ConfigError(`${name} must be an integer in [${min}, ${max}] (got ${v})`);
   }
 }
 
@@ -117,16 +64,7 @@ export function resolveConfig(overrides: Partial<SimConfig> = {}, nStrategies?: 
     ...overrides,
     pins: { ...(overrides.pins ?? {}) },
   };
-  requireInteger("steps", cfg.steps, 1);
-  requireInteger("epochLen", cfg.epochLen, 1);
-  requireFinite("baseReserveX", cfg.baseReserveX, (v) => v > 0, "a finite number > 0");
-  requireFinite("baseReserveY", cfg.baseReserveY, (v) => v > 0, "a finite number > 0");
-  requireFinite("initialPrice", cfg.initialPrice, (v) => v > 0, "a finite number > 0");
-  requireFinite("riskLambda", cfg.riskLambda, (v) => v >= 0, "a finite number >= 0");
-  requireFinite("temperature", cfg.temperature, (v) => v > 0, "a finite number > 0");
-  requireFinite("minWeight", cfg.minWeight, (v) => v >= 0 && v <= 1, "in [0, 1]");
-  requireFinite("arbProfitFloor", cfg.arbProfitFloor, (v) => v >= 0, "a finite number >= 0");
-  requireFinite("retailSizeSigma", cfg.retailSizeSigma, (v) => v >= 0, "a finite number >= 0");
+  for (const spec of SIM_OPTIONS) checkOption(spec, cfg[spec.key as keyof SimConfig]);
   if (nStrategies !== undefined) {
     requireInteger("number of strategies", nStrategies, 1, MAX_STRATEGIES);
     if (nStrategies * cfg.minWeight > 1 + 1e-12) {
@@ -135,23 +73,18 @@ export function resolveConfig(overrides: Partial<SimConfig> = {}, nStrategies?: 
       );
     }
   }
-  const p = cfg.pins;
-  const pinKeys = new Set(Object.keys(MARKET_RANGES));
-  for (const key of Object.keys(p)) {
+  const pinKeys = new Set(PIN_OPTIONS.map((o) => o.key));
+  for (const key of Object.keys(cfg.pins)) {
     if (!pinKeys.has(key)) throw new ConfigError(`unknown market parameter '${key}'`);
   }
-  if (p.sigma !== undefined) requireFinite("sigma", p.sigma, (v) => v >= 0 && v < 1, "in [0, 1)");
-  if (p.retailRate !== undefined) requireFinite("retailRate", p.retailRate, (v) => v >= 0 && v <= 1000, "in [0, 1000]");
-  if (p.retailMeanSize !== undefined)
-    requireFinite("retailMeanSize", p.retailMeanSize, (v) => v > 0, "a finite number > 0");
-  if (p.normalizerFeeBps !== undefined)
-    requireFinite("normalizerFeeBps", p.normalizerFeeBps, (v) => v >= 0 && v < 10000, "in [0, 10000) bps");
-  if (p.normalizerLiquidity !== undefined)
-    requireFinite("normalizerLiquidity", p.normalizerLiquidity, (v) => v > 0, "a finite number > 0");
+  for (const spec of PIN_OPTIONS) {
+    const v = cfg.pins[spec.key as keyof MarketPins];
+    if (v !== undefined) checkOption(spec, v);
+  }
   return cfg;
 }
 
 /** Checks a fee in basis points (SPEC §2: fees in [0, 10000) bps). */
 export function checkFeeBps(name: string, bps: number): void {
-  requireFinite(name, bps, (v) => v >= 0 && v < 10000, "a fee in [0, 10000) bps");
+  checkOption({ key: name, check: FEE_BPS }, bps);
 }

@@ -16,48 +16,23 @@ import {
   setAgentFees,
 } from "../env/builtins/agent.js";
 import { ConfigError, type MarketPins, type SimConfig, checkFeeBps, resolveConfig } from "../env/config.js";
+import { PropAmmError } from "../env/errors.js";
 import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
 import { RandomStream } from "../env/rng.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
 import { Box } from "./spaces.js";
+import { DEFAULT_ENV_CONFIG, checkEnvConfig, type EnvConfig } from "./options.js";
 import { riskAdjustedScore } from "../env/capital.js";
 import { SIGMA_OBS_MAX, actionToFeeBps, observationFromFeatures } from "../runtime/mapping.js";
 
-export type RewardMode = "dense" | "sparse";
-/** What the reward is measured against: nothing (SPEC §6), or the normalizer's edge over the same interval. */
-export type RewardBaseline = "none" | "normalizer";
-
-export interface EnvConfig {
-  /** Opponent strategies: built-in names or strategy sources (files: use PropAmmEnv.create with a resolver). */
-  opponents: (string | StrategySource)[];
-  /** Minimum steps between two afterSwap decisions (SPEC §6; default 100). */
-  decisionInterval: number;
-  rewardMode: RewardMode;
-  /**
-   * "normalizer" subtracts the normalizer's edge over the same interval (dense: since the last
-   * decision; sparse: over the closed epochs), so the agent learns to out-earn the reference
-   * pool rather than only to earn. Default "none", as SPEC §6 defines the reward.
-   */
-  rewardBaseline: RewardBaseline;
-  /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
-  rewardScale: number;
-  /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
-  feeMinBps: number;
-  feeMaxBps: number;
-  /** Simulation configuration: steps, epochLen, market pins, ... (SPEC §2 defaults). */
-  sim: Partial<SimConfig>;
-}
-
-export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
-  opponents: ["starter"],
-  decisionInterval: 100,
-  rewardMode: "dense",
-  rewardBaseline: "none",
-  rewardScale: 0.01,
-  feeMinBps: 0,
-  feeMaxBps: 250,
-  sim: {},
-});
+export {
+  DEFAULT_ENV_CONFIG,
+  ENV_OPTIONS,
+  checkEnvConfig,
+  type EnvConfig,
+  type RewardBaseline,
+  type RewardMode,
+} from "./options.js";
 
 // Observation scaling and the action mapping are the policy runtime's (exported policies inline them).
 export {
@@ -101,30 +76,12 @@ export interface StepResult {
   info: StepInfo;
 }
 
-export class EnvError extends Error {
+/** The env refused a call (step before reset, a bad action or seed); nothing changed. */
+export class EnvError extends PropAmmError {
   constructor(message: string) {
-    super(message);
+    super("ENV", message);
     this.name = "EnvError";
   }
-}
-
-function checkEnvConfig(c: EnvConfig): void {
-  if (!Number.isSafeInteger(c.decisionInterval) || c.decisionInterval < 0) {
-    throw new ConfigError(`decisionInterval must be an integer >= 0 (got ${c.decisionInterval})`);
-  }
-  if (c.rewardMode !== "dense" && c.rewardMode !== "sparse") {
-    throw new ConfigError(`rewardMode must be 'dense' or 'sparse' (got ${String(c.rewardMode)})`);
-  }
-  if (c.rewardBaseline !== "none" && c.rewardBaseline !== "normalizer") {
-    throw new ConfigError(`rewardBaseline must be 'none' or 'normalizer' (got ${String(c.rewardBaseline)})`);
-  }
-  if (!Number.isFinite(c.rewardScale) || c.rewardScale <= 0 || c.rewardScale > 1e6)
-    throw new ConfigError(`rewardScale must be in (0, 1e6] (got ${c.rewardScale})`);
-  checkFeeBps("feeMinBps", c.feeMinBps);
-  checkFeeBps("feeMaxBps", c.feeMaxBps);
-  if (!(c.feeMaxBps > c.feeMinBps))
-    throw new ConfigError(`feeMaxBps must exceed feeMinBps (got ${c.feeMinBps}..${c.feeMaxBps})`);
-  if (!Array.isArray(c.opponents)) throw new ConfigError("opponents must be a list of strategies");
 }
 
 function resolveOpponent(o: string | StrategySource): StrategySource {

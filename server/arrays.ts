@@ -2,6 +2,8 @@
  * Arrays on the wire (docs/protocol.md): {dtype, shape, data} with little-endian bytes, so a
  * numpy client reads them with np.frombuffer and no per-element work.
  */
+import { PropAmmError } from "../env/errors.js";
+
 export type DType = "float32" | "float64" | "uint8";
 
 export interface WireArray {
@@ -12,7 +14,13 @@ export interface WireArray {
 
 const SIZE: Record<DType, number> = { float32: 4, float64: 8, uint8: 1 };
 
-export class ArrayError extends Error {}
+/** A wire array (the actions) with the wrong shape, dtype or values. */
+export class ArrayError extends PropAmmError {
+  constructor(message: string) {
+    super("BAD_ACTION", message);
+    this.name = "ArrayError";
+  }
+}
 
 export function encodeArray(values: ArrayLike<number>, dtype: DType, shape: number[]): WireArray {
   const n = values.length;

@@ -1,31 +1,25 @@
-/** Protocol config maps (snake_case) to the env's configuration, naming any unknown or mistyped key. */
-import { ConfigError, DEFAULT_CONFIG, type MarketPins, type SimConfig } from "../env/config.js";
-import { DEFAULT_ENV_CONFIG, type EnvConfig } from "../gym/env.js";
+/**
+ * Protocol config maps (snake_case) to the env's configuration, naming any unknown or mistyped
+ * key. The names come from the configuration schema (env/options.ts, gym/options.ts); here
+ * only the wire types are checked, the ranges are the env's to check.
+ */
+import { ConfigError } from "../env/errors.js";
+import { DEFAULT_CONFIG, type MarketPins, type SimConfig } from "../env/config.js";
+import { PIN_OPTIONS, SIM_OPTIONS, type OptionSpec } from "../env/options.js";
+import { DEFAULT_ENV_CONFIG, ENV_OPTIONS, type EnvConfig } from "../gym/options.js";
 
-const SIM_KEYS: Record<string, keyof SimConfig> = {
-  steps: "steps",
-  epoch_len: "epochLen",
-  base_reserve_x: "baseReserveX",
-  base_reserve_y: "baseReserveY",
-  initial_price: "initialPrice",
-  risk_lambda: "riskLambda",
-  temperature: "temperature",
-  min_weight: "minWeight",
-  arb_profit_floor: "arbProfitFloor",
-  retail_size_sigma: "retailSizeSigma",
-  score_per_capital: "scorePerCapital",
-  retail_enabled: "retailEnabled",
-};
+function byWire(rows: readonly OptionSpec[]): ReadonlyMap<string, OptionSpec> {
+  return new Map(rows.map((o) => [o.wire, o]));
+}
 
-const PIN_KEYS: Record<string, keyof MarketPins> = {
-  sigma: "sigma",
-  retail_rate: "retailRate",
-  retail_mean_size: "retailMeanSize",
-  normalizer_fee_bps: "normalizerFeeBps",
-  normalizer_liquidity: "normalizerLiquidity",
-};
+const ENV_BY_WIRE = byWire(ENV_OPTIONS);
+const SIM_BY_WIRE = byWire(SIM_OPTIONS);
+const PIN_BY_WIRE = byWire(PIN_OPTIONS);
 
-const BOOLEAN_SIM = new Set(["scorePerCapital", "retailEnabled"]);
+/** Every option's wire name by its TypeScript name (for error messages in the protocol's spelling). */
+export const WIRE_NAMES: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries([...ENV_OPTIONS, ...SIM_OPTIONS, ...PIN_OPTIONS].map((o) => [o.key, o.wire])),
+);
 
 /** A decoded msgpack map (a plain object: not bin, not an extension value such as a timestamp). */
 function isMap(x: unknown): x is Record<string, unknown> {
@@ -34,17 +28,38 @@ function isMap(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** Checks a value's wire type (msgpack has numbers, booleans, strings, arrays); `where` names it. */
+function checkWireType(spec: OptionSpec, v: unknown, where: string): void {
+  const check = spec.check;
+  switch (check.kind) {
+    case "integer":
+    case "number":
+      if (typeof v !== "number") throw new ConfigError(`${where} must be a number`);
+      return;
+    case "boolean":
+      if (typeof v !== "boolean") throw new ConfigError(`${where} must be a boolean`);
+      return;
+    case "choice":
+      if (!check.valid(v)) throw new ConfigError(`${where} must be ${check.expected}`);
+      return;
+    case "list":
+      if (!Array.isArray(v) || !v.every((o) => typeof o === "string"))
+        throw new ConfigError(`${where} must be a list of strings`);
+      return;
+  }
+}
+
 export function pinsFromWire(x: unknown, where: string): MarketPins {
   if (!isMap(x)) throw new ConfigError(`${where} must be a map`);
-  const pins: MarketPins = {};
+  const pins: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(x)) {
-    const key = Object.hasOwn(PIN_KEYS, k) ? PIN_KEYS[k] : undefined;
-    if (!key)
-      throw new ConfigError(`${where}: unknown market parameter '${k}' (known: ${Object.keys(PIN_KEYS).join(", ")})`);
-    if (typeof v !== "number") throw new ConfigError(`${where}.${k} must be a number`);
-    pins[key] = v;
+    const spec = PIN_BY_WIRE.get(k);
+    if (!spec)
+      throw new ConfigError(`${where}: unknown market parameter '${k}' (known: ${[...PIN_BY_WIRE.keys()].join(", ")})`);
+    checkWireType(spec, v, `${where}.${k}`);
+    pins[spec.key] = v;
   }
-  return pins;
+  return pins as MarketPins;
 }
 
 export function simFromWire(x: unknown): Partial<SimConfig> {
@@ -55,15 +70,11 @@ export function simFromWire(x: unknown): Partial<SimConfig> {
       out.pins = pinsFromWire(v, "config.sim.pins");
       continue;
     }
-    const key = Object.hasOwn(SIM_KEYS, k) ? SIM_KEYS[k] : undefined;
-    if (!key)
-      throw new ConfigError(
-        `config.sim: unknown option '${k}' (known: ${[...Object.keys(SIM_KEYS), "pins"].join(", ")})`,
-      );
-    if (BOOLEAN_SIM.has(key) ? typeof v !== "boolean" : typeof v !== "number") {
-      throw new ConfigError(`config.sim.${k} must be a ${BOOLEAN_SIM.has(key) ? "boolean" : "number"}`);
-    }
-    out[key] = v;
+    const spec = SIM_BY_WIRE.get(k);
+    if (!spec)
+      throw new ConfigError(`config.sim: unknown option '${k}' (known: ${[...SIM_BY_WIRE.keys(), "pins"].join(", ")})`);
+    checkWireType(spec, v, `config.sim.${k}`);
+    out[spec.key] = v;
   }
   return out as Partial<SimConfig>;
 }
@@ -71,64 +82,31 @@ export function simFromWire(x: unknown): Partial<SimConfig> {
 export function envConfigFromWire(x: unknown): Partial<EnvConfig> {
   if (x === undefined || x === null) return {};
   if (!isMap(x)) throw new ConfigError("config must be a map");
-  const out: Partial<EnvConfig> = {};
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(x)) {
-    switch (k) {
-      case "opponents":
-        if (!Array.isArray(v) || !v.every((o) => typeof o === "string"))
-          throw new ConfigError("config.opponents must be a list of strings");
-        out.opponents = v as string[];
-        break;
-      case "decision_interval":
-        if (typeof v !== "number") throw new ConfigError("config.decision_interval must be a number");
-        out.decisionInterval = v;
-        break;
-      case "reward_mode":
-        if (v !== "dense" && v !== "sparse") throw new ConfigError("config.reward_mode must be 'dense' or 'sparse'");
-        out.rewardMode = v;
-        break;
-      case "reward_baseline":
-        if (v !== "none" && v !== "normalizer")
-          throw new ConfigError("config.reward_baseline must be 'none' or 'normalizer'");
-        out.rewardBaseline = v;
-        break;
-      case "reward_scale":
-        if (typeof v !== "number") throw new ConfigError("config.reward_scale must be a number");
-        out.rewardScale = v;
-        break;
-      case "fee_min_bps":
-        if (typeof v !== "number") throw new ConfigError("config.fee_min_bps must be a number");
-        out.feeMinBps = v;
-        break;
-      case "fee_max_bps":
-        if (typeof v !== "number") throw new ConfigError("config.fee_max_bps must be a number");
-        out.feeMaxBps = v;
-        break;
-      case "sim":
-        out.sim = simFromWire(v);
-        break;
-      default:
-        throw new ConfigError(
-          `config: unknown option '${k}' (known: opponents, decision_interval, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim)`,
-        );
+    if (k === "sim") {
+      out.sim = simFromWire(v);
+      continue;
     }
+    const spec = ENV_BY_WIRE.get(k);
+    if (!spec)
+      throw new ConfigError(`config: unknown option '${k}' (known: ${[...ENV_BY_WIRE.keys(), "sim"].join(", ")})`);
+    checkWireType(spec, v, `config.${k}`);
+    out[spec.key] = v;
   }
-  return out;
+  return out as Partial<EnvConfig>;
 }
 
+/** The default config in the protocol's names (`hello`'s default_config). */
 export function defaultConfigWire(): Record<string, unknown> {
-  const e = DEFAULT_ENV_CONFIG;
+  const out: Record<string, unknown> = {};
+  for (const o of ENV_OPTIONS) {
+    const v = DEFAULT_ENV_CONFIG[o.key as keyof EnvConfig];
+    out[o.wire] = Array.isArray(v) ? v.filter((s) => typeof s === "string") : v;
+  }
   const sim: Record<string, unknown> = {};
-  for (const [wire, key] of Object.entries(SIM_KEYS)) sim[wire] = DEFAULT_CONFIG[key];
+  for (const o of SIM_OPTIONS) sim[o.wire] = DEFAULT_CONFIG[o.key as keyof SimConfig];
   sim.pins = {};
-  return {
-    opponents: [...e.opponents].filter((o) => typeof o === "string"),
-    decision_interval: e.decisionInterval,
-    reward_mode: e.rewardMode,
-    reward_baseline: e.rewardBaseline,
-    reward_scale: e.rewardScale,
-    fee_min_bps: e.feeMinBps,
-    fee_max_bps: e.feeMaxBps,
-    sim,
-  };
+  out.sim = sim;
+  return out;
 }

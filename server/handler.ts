@@ -4,29 +4,24 @@
  */
 import { readFileSync } from "node:fs";
 import { Packr } from "msgpackr";
-import { ConfigError } from "../env/config.js";
-import { EnvError, type StepInfo } from "../gym/env.js";
+import {
+  PropAmmError,
+  wireErrorCodeOf,
+  type ErrorCode as PropAmmErrorCode,
+  type WireErrorCode,
+} from "../env/errors.js";
+import { type StepInfo } from "../gym/env.js";
 import { OBSERVATION_SPACE, ACTION_SPACE } from "../gym/env.js";
 import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../gym/vector-env.js";
 import { loadStrategy } from "../arena/loader.js";
 import { ArrayError, decodeFloatArray, encodeArray } from "./arrays.js";
-import { defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
+import { WIRE_NAMES, defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
 import { Sessions } from "./sessions.js";
 
 export const PROTOCOL_VERSION = 1;
 
-export type ErrorCode =
-  | "BAD_MESSAGE"
-  | "TOO_LARGE"
-  | "VERSION"
-  | "BAD_REQUEST"
-  | "UNKNOWN_COMMAND"
-  | "UNKNOWN_ENV"
-  | "BAD_ACTION"
-  | "CONFIG"
-  | "ENV"
-  | "TOO_MANY_SESSIONS"
-  | "INTERNAL";
+/** The protocol's error codes (docs/protocol.md); env/errors.ts maps every error to one. */
+export type ErrorCode = WireErrorCode;
 
 export interface ServerLimits {
   maxMessageBytes: number;
@@ -42,12 +37,17 @@ export const DEFAULT_LIMITS: ServerLimits = {
   idleTimeoutS: 600,
 };
 
-class ProtocolError extends Error {
+/** A request the protocol refuses before any env sees it (its code is the wire code). */
+export class ProtocolError extends PropAmmError {
   constructor(
-    readonly code: ErrorCode,
+    code: Extract<
+      PropAmmErrorCode,
+      "BAD_REQUEST" | "VERSION" | "UNKNOWN_COMMAND" | "UNKNOWN_ENV" | "TOO_MANY_SESSIONS"
+    >,
     message: string,
   ) {
-    super(message);
+    super(code, message);
+    this.name = "ProtocolError";
   }
 }
 
@@ -79,29 +79,6 @@ function describeValue(v: unknown): string {
   if (typeof v === "object") return Array.isArray(v) ? "an array" : "a map";
   return typeof v === "string" ? JSON.stringify(v) : String(v);
 }
-
-const WIRE_NAMES: Record<string, string> = {
-  epochLen: "epoch_len",
-  baseReserveX: "base_reserve_x",
-  baseReserveY: "base_reserve_y",
-  initialPrice: "initial_price",
-  riskLambda: "risk_lambda",
-  minWeight: "min_weight",
-  arbProfitFloor: "arb_profit_floor",
-  retailSizeSigma: "retail_size_sigma",
-  scorePerCapital: "score_per_capital",
-  retailEnabled: "retail_enabled",
-  retailRate: "retail_rate",
-  retailMeanSize: "retail_mean_size",
-  normalizerFeeBps: "normalizer_fee_bps",
-  normalizerLiquidity: "normalizer_liquidity",
-  decisionInterval: "decision_interval",
-  rewardMode: "reward_mode",
-  rewardBaseline: "reward_baseline",
-  rewardScale: "reward_scale",
-  feeMinBps: "fee_min_bps",
-  feeMaxBps: "fee_max_bps",
-};
 
 /** Config errors name options as the protocol spells them. */
 function wireNames(message: string): string {
@@ -217,11 +194,10 @@ export class RequestHandler {
       if (result instanceof Uint8Array) return result;
       return this.encode({ v: PROTOCOL_VERSION, id, ok: true, ...result });
     } catch (err) {
-      if (err instanceof ProtocolError) return this.errorReply(id, err.code, err.message);
-      if (err instanceof ConfigError) return this.errorReply(id, "CONFIG", wireNames(err.message));
-      if (err instanceof ArrayError) return this.errorReply(id, "BAD_ACTION", err.message);
-      if (err instanceof EnvError) return this.errorReply(id, "ENV", err.message);
-      return this.errorReply(id, "INTERNAL", err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      const code = wireErrorCodeOf(err);
+      if (!(err instanceof PropAmmError))
+        return this.errorReply(id, code, err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+      return this.errorReply(id, code, code === "CONFIG" ? wireNames(err.message) : err.message);
     }
   }
 

@@ -25,7 +25,7 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
 
     Args:
         address: the server's endpoint.
-        opponents, decision_interval, reward_mode, reward_scale, fee_min_bps, fee_max_bps, sim:
+        opponents, decision_interval, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
             the env config (``make``); ``None`` keeps the server's default. ``sim`` takes the
             simulation options in snake_case (``steps``, ``epoch_len``, ``pins``, ...).
         timeout_s, retries: per-request timeout and attempts in all (lazy pirate).

@@ -1,0 +1,114 @@
+/**
+ * The env's options (spec §6) in the configuration schema of env/options.ts: the gym's rows,
+ * from which PropAmmEnv's defaults and checks, `propamm train`'s options and the server's
+ * `make` config are built.
+ */
+import type { SimConfig } from "../env/config.js";
+import { ConfigError } from "../env/errors.js";
+import {
+  FEE_BPS,
+  checkOption,
+  integerAtLeast,
+  listOf,
+  numberWhere,
+  oneOf,
+  optionDefaults,
+  optionRows,
+  type OptionBody,
+} from "../env/options.js";
+import type { StrategySource } from "../env/simulation.js";
+
+export type RewardMode = "dense" | "sparse";
+/** What the reward is measured against: nothing (SPEC §6), or the normalizer's edge over the same interval. */
+export type RewardBaseline = "none" | "normalizer";
+
+export interface EnvConfig {
+  /** Opponent strategies: built-in names or strategy sources (files: use PropAmmEnv.create with a resolver). */
+  opponents: (string | StrategySource)[];
+  /** Minimum steps between two afterSwap decisions (SPEC §6; default 100). */
+  decisionInterval: number;
+  rewardMode: RewardMode;
+  /**
+   * "normalizer" subtracts the normalizer's edge over the same interval (dense: since the last
+   * decision; sparse: over the closed epochs), so the agent learns to out-earn the reference
+   * pool rather than only to earn. Default "none", as SPEC §6 defines the reward.
+   */
+  rewardBaseline: RewardBaseline;
+  /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
+  rewardScale: number;
+  /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
+  feeMinBps: number;
+  feeMaxBps: number;
+  /** Simulation configuration: steps, epochLen, market pins, ... (SPEC §2 defaults). */
+  sim: Partial<SimConfig>;
+}
+
+/** The env's options, in the order the CLI and the docs list them (the simulation's follow under `sim`). */
+export const ENV_OPTION_TABLE: { readonly [K in Exclude<keyof EnvConfig, "sim">]: OptionBody<EnvConfig[K]> } = {
+  opponents: {
+    wire: "opponents",
+    flag: "--opponents <strategy...>",
+    check: listOf("a list of strategies"),
+    default: ["starter"],
+    help: "opponent strategies: built-in names (files and checkpoints through PropAmmEnv.create or the server)",
+    flagHelp: "opponent strategies (built-ins, files or checkpoints)",
+  },
+  decisionInterval: {
+    wire: "decision_interval",
+    flag: "--decision-interval <n>",
+    check: integerAtLeast(0),
+    default: 100,
+    help: "steps between the agent's afterSwap decisions",
+  },
+  rewardMode: {
+    wire: "reward_mode",
+    flag: "--reward-mode <mode>",
+    check: oneOf(["dense", "sparse"]),
+    default: "dense",
+    help: "dense (edge since the last decision) or sparse (closed epochs' scores)",
+  },
+  rewardBaseline: {
+    wire: "reward_baseline",
+    flag: "--reward-baseline <b>",
+    check: oneOf(["none", "normalizer"]),
+    default: "none",
+    // Training aims at out-earning the reference pool, so `propamm train` subtracts its edge.
+    commandDefaults: { train: "normalizer" },
+    help: "none (the spec §6 reward) or normalizer (edge minus the normalizer's edge, to learn to out-earn it)",
+  },
+  rewardScale: {
+    wire: "reward_scale",
+    flag: "--reward-scale <x>",
+    check: numberWhere("a number in (0, 1e6]", (v) => v > 0 && v <= 1e6),
+    default: 0.01,
+    help: "reward multiplier",
+  },
+  feeMinBps: {
+    wire: "fee_min_bps",
+    flag: "--fee-min <bps>",
+    check: FEE_BPS,
+    default: 0,
+    help: "fee (bps) at action -1",
+  },
+  feeMaxBps: {
+    wire: "fee_max_bps",
+    flag: "--fee-max <bps>",
+    check: FEE_BPS,
+    default: 250,
+    help: "fee (bps) at action +1, above the fee at -1",
+  },
+};
+
+export const ENV_OPTIONS = optionRows("env", ENV_OPTION_TABLE);
+
+export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
+  ...optionDefaults<Omit<EnvConfig, "sim">>(ENV_OPTION_TABLE),
+  sim: {},
+});
+
+/** Checks every env option (not the simulation's: resolveConfig does those), naming a bad one. */
+export function checkEnvConfig(c: EnvConfig): void {
+  for (const spec of ENV_OPTIONS) checkOption(spec, c[spec.key as keyof EnvConfig]);
+  if (!(c.feeMaxBps > c.feeMinBps))
+    throw new ConfigError(`feeMaxBps must exceed feeMinBps (got ${c.feeMinBps}..${c.feeMaxBps})`);
+}
