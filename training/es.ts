@@ -7,6 +7,8 @@
  */
 import { ConfigError } from "../env/config.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
+// Aliased: `mean` names the observation mean in this file.
+import { mean as meanOf } from "../arena/stats.js";
 import { feeToAction } from "../agents/agent.js";
 import { initParams } from "./init.js";
 import { type Activation, type ObsNormStats, parameterCount, RunningStats } from "../agents/mlp.js";
@@ -190,15 +192,14 @@ export class EsTrainer {
     s.generation++;
     s.timesteps += results.reduce((a, r) => a + r.decisions, 0);
     s.episodes += results.length * seeds.length;
-    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
       generation: s.generation,
       timesteps: s.timesteps,
       episodes: s.episodes,
       meanReturn: centre.meanReturn,
-      meanEdge: mean(centre.agentEdges),
-      meanEdgeVsNormalizer: mean(centre.agentEdges.map((e, i) => e - centre.normalizerEdges[i])),
-      populationMeanReturn: mean(fitness),
+      meanEdge: meanOf(centre.agentEdges),
+      meanEdgeVsNormalizer: meanOf(centre.agentEdges.map((e, i) => e - centre.normalizerEdges[i])),
+      populationMeanReturn: meanOf(fitness),
       gradNorm: Math.sqrt(gradNorm),
     };
   }

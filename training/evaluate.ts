@@ -40,7 +40,3 @@ export function evaluateAgent(config: Partial<EnvConfig>, agent: Agent, seeds: r
   const env = new PropAmmEnv(config);
   return seeds.map((s) => runEpisode(env, agent, s));
 }
-
-export function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
-}

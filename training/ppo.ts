@@ -12,6 +12,8 @@ import type * as TF from "@tensorflow/tfjs";
 import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
 import { feeToAction } from "../agents/agent.js";
+// Aliased: `mean` names the policy's action mean in this file.
+import { mean as meanOf } from "../arena/stats.js";
 import type { Tf } from "./backend.js";
 import { initParams } from "./init.js";
 import { type Activation, MlpPolicy, type ObsNormStats, RunningStats, specFromFlat } from "../agents/mlp.js";
@@ -306,16 +308,15 @@ export class PpoTrainer {
     this.counters.iteration++;
     this.counters.timesteps += n;
     this.counters.episodes += this.envs.length;
-    const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
       iteration: this.counters.iteration,
       timesteps: this.counters.timesteps,
       episodes: this.counters.episodes,
-      meanReturn: avg(returns),
-      meanEdge: avg(edges),
-      meanEdgeVsNormalizer: avg(vsNorm),
+      meanReturn: meanOf(returns),
+      meanEdge: meanOf(edges),
+      meanEdgeVsNormalizer: meanOf(vsNorm),
       ...stats,
-      std: avg(Array.from(this.logStd.dataSync(), (l) => Math.exp(l))),
+      std: meanOf(Array.from(this.logStd.dataSync(), (l) => Math.exp(l))),
     };
   }
 
@@ -346,7 +347,7 @@ export class PpoTrainer {
           mb.flatMap((i) => src.slice(i * width, i * width + width));
         let mbAdv = pick(adv, 1);
         if (c.normAdvantages && mbAdv.length > 1) {
-          const m = mbAdv.reduce((a, b) => a + b, 0) / mbAdv.length;
+          const m = meanOf(mbAdv);
           const s = Math.sqrt(mbAdv.reduce((a, b) => a + (b - m) ** 2, 0) / (mbAdv.length - 1));
           mbAdv = mbAdv.map((a) => (a - m) / (s + 1e-8));
         }

@@ -4,6 +4,7 @@
  */
 import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import { type Activation, MlpPolicy, type ObsNormStats, specFromFlat } from "../agents/mlp.js";
+import { mean } from "../arena/stats.js";
 
 export interface RolloutTask {
   sizes: number[];
@@ -55,7 +56,7 @@ export function rollout(env: PropAmmEnv, task: RolloutTask): RolloutResult {
     }
     returns.push(ret);
   }
-  const meanReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
+  const meanReturn = mean(returns);
   return { meanReturn, returns, agentEdges, normalizerEdges, decisions, obsSum, obsSumSq };
 }
 
