@@ -27,17 +27,27 @@ export function tQuantile95(df: number): number {
   return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df * df);
 }
 
+/**
+ * The arithmetic mean, NaN for no values. The one mean of the code base: every average of
+ * results, returns or edges goes through it, so they all sum in index order from 0 and agree
+ * to the last bit.
+ */
+export function mean(xs: ArrayLike<number>): number {
+  const n = xs.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += xs[i];
+  return sum / n;
+}
+
 export function estimate(xs: ArrayLike<number>): Estimate {
   const n = xs.length;
   if (n === 0) return { mean: NaN, std: NaN, ci95: NaN, n };
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += xs[i];
-  mean /= n;
-  if (n === 1) return { mean, std: NaN, ci95: NaN, n };
+  const m = mean(xs);
+  if (n === 1) return { mean: m, std: NaN, ci95: NaN, n };
   let ss = 0;
-  for (let i = 0; i < n; i++) ss += (xs[i] - mean) ** 2;
+  for (let i = 0; i < n; i++) ss += (xs[i] - m) ** 2;
   const std = Math.sqrt(ss / (n - 1));
-  return { mean, std, ci95: (tQuantile95(n - 1) * std) / Math.sqrt(n), n };
+  return { mean: m, std, ci95: (tQuantile95(n - 1) * std) / Math.sqrt(n), n };
 }
 
 export interface StrategyRow {
@@ -85,9 +95,6 @@ export function summarize(results: readonly SimulationResult[]): Summary {
     const vs = Float64Array.from(results, (r) => r.pools[i].edge - r.pools[normIdx].edge);
     const e = estimate(edges[i]);
     const errors = { quoteErrors: 0, invalidQuotes: 0, hookErrors: 0, feeErrors: 0, lastError: "" };
-    let arb = 0;
-    let retail = 0;
-    let trades = 0;
     let wins = 0;
     for (const r of results) {
       const p = r.pools[i];
@@ -96,9 +103,6 @@ export function summarize(results: readonly SimulationResult[]): Summary {
       errors.hookErrors += p.errors.hookErrors;
       errors.feeErrors += p.errors.feeErrors;
       if (p.errors.lastError) errors.lastError = p.errors.lastError;
-      arb += p.arbEdge;
-      retail += p.retailEdge;
-      trades += p.retailTrades;
       if (p.edge > r.pools[normIdx].edge) wins++;
     }
     rows.push({
@@ -111,9 +115,9 @@ export function summarize(results: readonly SimulationResult[]): Summary {
       winRateVsNormalizer: wins / results.length,
       sharpe: e.mean / e.std,
       finalWeight: estimate(col((r) => r.pools[i].finalWeight)),
-      arbEdge: arb / results.length,
-      retailEdge: retail / results.length,
-      meanRetailTrades: trades / results.length,
+      arbEdge: mean(col((r) => r.pools[i].arbEdge)),
+      retailEdge: mean(col((r) => r.pools[i].retailEdge)),
+      meanRetailTrades: mean(col((r) => r.pools[i].retailTrades)),
       errors,
     });
   }

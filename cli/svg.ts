@@ -2,6 +2,7 @@
  * Small SVG charts for evaluation reports (no dependencies): overlaid histograms and line
  * charts with confidence bands. Plain text files a researcher can open in any browser.
  */
+import { mean } from "../arena/stats.js";
 
 const PALETTE = [
   "#1f77b4",
@@ -122,9 +123,9 @@ export function histogramSvg(title: string, xLabel: string, series: Series[], bi
     });
     d += ` L ${f.x(hi)} ${f.y(0)} Z`;
     f.parts.push(`<path d="${d}" fill="${color}" fill-opacity="0.18" stroke="${color}" stroke-width="1.5"/>`);
-    const mean = s.values.reduce((a, b) => a + b, 0) / Math.max(1, s.values.length);
+    const m = s.values.length > 0 ? mean(s.values) : 0;
     f.parts.push(
-      `<line x1="${f.x(mean)}" x2="${f.x(mean)}" y1="${f.y(0)}" y2="${f.y(ymax)}" stroke="${color}" stroke-dasharray="5 3" stroke-width="1.5"/>`,
+      `<line x1="${f.x(m)}" x2="${f.x(m)}" y1="${f.y(0)}" y2="${f.y(ymax)}" stroke="${color}" stroke-dasharray="5 3" stroke-width="1.5"/>`,
     );
   });
   legend(

@@ -51,7 +51,7 @@ export function capitalWeights(
 
 /**
  * Rebalances the first `n` pools (the strategies) at fair price `price`. Fills `scores` and
- * `weights`, moves reserves, sets each pool's capitalWeight and epochStartValue.
+ * `weights`; each pool then moves itself to `w_i * C` (`Pool.rebalanceTo`, spec §4).
  */
 export function rebalance(
   pools: readonly Pool[],
@@ -72,14 +72,5 @@ export function rebalance(
     scores[i] = riskAdjustedScore(e, params.riskLambda);
   }
   capitalWeights(scores, n, params.temperature, params.minWeight, weights);
-  for (let i = 0; i < n; i++) {
-    const p = pools[i];
-    const spot = p.spot;
-    const value = weights[i] * total;
-    const y = value / (1 + price / spot);
-    p.reserveY = y;
-    p.reserveX = y / spot;
-    p.capitalWeight = weights[i];
-    p.epochStartValue = value;
-  }
+  for (let i = 0; i < n; i++) pools[i].rebalanceTo(weights[i], weights[i] * total, price);
 }

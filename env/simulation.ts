@@ -123,9 +123,13 @@ export class Simulation {
     this.market = sampleMarket(streams.market, cfg.pins);
     this.nStrategies = sources.length;
     const n = sources.length;
+    const start = cfg.baseReserveX * cfg.initialPrice + cfg.baseReserveY;
     this.pools = sources.map((make, index) => {
       const strategy = make({ seed, market: this.market, config: cfg, index, nStrategies: n });
-      return new Pool(strategy, cfg.baseReserveX, cfg.baseReserveY, 1 / n, { oracle: isOracle(strategy) });
+      return new Pool(strategy, cfg.baseReserveX, cfg.baseReserveY, 1 / n, {
+        oracle: isOracle(strategy),
+        epochStartValue: start,
+      });
     });
     const liq = this.market.normalizerLiquidity;
     const norm = new Pool(
@@ -135,8 +139,6 @@ export class Simulation {
       NaN,
     );
     this.pools.push(norm);
-    const start = cfg.baseReserveX * cfg.initialPrice + cfg.baseReserveY;
-    for (let i = 0; i < n; i++) this.pools[i].epochStartValue = start;
 
     this.price = new PriceProcess(cfg.initialPrice, this.market.sigma, streams.price);
     this.retail = new RetailFlow(
@@ -335,26 +337,11 @@ export class Simulation {
     for (let i = start; i < pools.length; i++) {
       const p = pools[i];
       arbitrage(p, S, arb);
-      if (arb.side < 0 || !(arb.profit >= floor)) continue;
-      const input = arb.input;
-      const output = arb.output;
-      let edge: number;
-      if (arb.side === 0) {
-        p.reserveY += input;
-        p.reserveX -= output;
-        edge = input - output * S;
-      } else {
-        p.reserveX += input;
-        p.reserveY -= output;
-        edge = input * S - output;
-      }
-      p.edge += edge;
-      p.epochEdge += edge;
-      p.arbEdge += edge;
-      p.arbTrades++;
-      p.epochTrades++;
+      const side = arb.side;
+      if (side === -1 || !(arb.profit >= floor)) continue;
+      p.applyTrade(side, arb.input, arb.output, S, "arb");
       if (p.hasAfterSwap) {
-        p.callAfterSwap(this.fillSwapEvent(i, arb.side as Side, input, output, t, 0));
+        p.callAfterSwap(this.fillSwapEvent(i, side, arb.input, arb.output, t, 0));
         if (this.pauseRequested) return i + 1;
       }
     }
@@ -380,27 +367,7 @@ export class Simulation {
       if (!(outputs[i] > 0)) alloc[i] = 0;
     }
     for (let i = 0; i < pools.length; i++) {
-      const x = alloc[i];
-      if (x === 0) continue;
-      const p = pools[i];
-      const out = outputs[i];
-      let edge: number;
-      if (side === 0) {
-        p.reserveY += x;
-        p.reserveX -= out;
-        edge = x - out * S;
-        p.retailVolumeY += x;
-      } else {
-        p.reserveX += x;
-        p.reserveY -= out;
-        edge = x * S - out;
-        p.retailVolumeY += out;
-      }
-      p.edge += edge;
-      p.epochEdge += edge;
-      p.retailEdge += edge;
-      p.retailTrades++;
-      p.epochTrades++;
+      if (alloc[i] !== 0) pools[i].applyTrade(side, alloc[i], outputs[i], S, "retail");
     }
   }
 
@@ -430,10 +397,7 @@ export class Simulation {
       const score = i < n && rebalancing ? this.scores[i] : riskAdjustedScore(p.epochEdge, cfg.riskLambda);
       this.epochs[i].push({ epoch, edge: p.epochEdge, score, weight: p.capitalWeight, trades: p.epochTrades });
       this.closedEpochEdge[i] = p.epochEdge;
-      if (rebalancing) {
-        p.epochEdge = 0;
-        p.epochTrades = 0;
-      }
+      if (rebalancing) p.startEpoch();
     }
     return rebalancing;
   }

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { ConfigError } from "../env/config.js";
 import { RandomStream, type RandomStreamState } from "../env/rng.js";
 import { feeToAction } from "../agents/agent.js";
+// Aliased: `mean` names the observation means in this file.
+import { mean as meanOf } from "../arena/stats.js";
 import { type CheckpointState, readModelWeights } from "../agents/checkpoint.js";
 import {
   type Activation,
@@ -188,7 +190,6 @@ export class EsAlgorithm implements TrainingAlgorithm {
     s.generation++;
     s.timesteps += results.reduce((a, r) => a + r.decisions, 0);
     s.episodes += results.length * seeds.length;
-    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     // `generation` and then `iteration` (the same number): the order metrics.jsonl has always had.
     return {
       generation: s.generation,
@@ -196,9 +197,9 @@ export class EsAlgorithm implements TrainingAlgorithm {
       episodes: s.episodes,
       // The centre policy on this generation's seeds.
       meanReturn: centre.meanReturn,
-      meanEdge: mean(centre.agentEdges),
-      meanEdgeVsNormalizer: mean(centre.agentEdges.map((e, i) => e - centre.normalizerEdges[i])),
-      populationMeanReturn: mean(fitness),
+      meanEdge: meanOf(centre.agentEdges),
+      meanEdgeVsNormalizer: meanOf(centre.agentEdges.map((e, i) => e - centre.normalizerEdges[i])),
+      populationMeanReturn: meanOf(fitness),
       gradNorm: Math.sqrt(gradNorm),
       iteration: s.generation,
     };

@@ -26,6 +26,8 @@ import {
   specFromFlat,
 } from "../agents/mlp.js";
 import { loadStrategy } from "../arena/loader.js";
+// Aliased: `mean` names the policy's action mean in this file.
+import { mean as meanOf } from "../arena/stats.js";
 import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { loadTf, type Tf } from "./backend.js";
 import { ACTION_SIZE, drawTrainingSeed, initParams, networkSizes, OBS_SIZE } from "./defaults.js";
@@ -276,16 +278,15 @@ export class PpoAlgorithm implements TrainingAlgorithm {
     this.counters.iteration++;
     this.counters.timesteps += n;
     this.counters.episodes += this.envs.length;
-    const avg = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     return {
       iteration: this.counters.iteration,
       timesteps: this.counters.timesteps,
       episodes: this.counters.episodes,
-      meanReturn: avg(returns),
-      meanEdge: avg(edges),
-      meanEdgeVsNormalizer: avg(vsNorm),
+      meanReturn: meanOf(returns),
+      meanEdge: meanOf(edges),
+      meanEdgeVsNormalizer: meanOf(vsNorm),
       ...stats,
-      std: avg(Array.from(this.logStd.dataSync(), (l) => Math.exp(l))),
+      std: meanOf(Array.from(this.logStd.dataSync(), (l) => Math.exp(l))),
     };
   }
 
@@ -312,7 +313,7 @@ export class PpoAlgorithm implements TrainingAlgorithm {
           mb.flatMap((i) => src.slice(i * width, i * width + width));
         let mbAdv = pick(buf.adv, 1);
         if (c.normAdvantages && mbAdv.length > 1) {
-          const m = mbAdv.reduce((a, b) => a + b, 0) / mbAdv.length;
+          const m = meanOf(mbAdv);
           const s = Math.sqrt(mbAdv.reduce((a, b) => a + (b - m) ** 2, 0) / (mbAdv.length - 1));
           mbAdv = mbAdv.map((a) => (a - m) / (s + 1e-8));
         }

@@ -8,6 +8,7 @@
 import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import type { Agent } from "../agents/agent.js";
 import { type Activation, MlpPolicy, type ObsNormStats, specFromFlat } from "../agents/mlp.js";
+import { mean } from "../arena/stats.js";
 import { ACTION_SIZE } from "./defaults.js";
 
 export interface EpisodeStats {
@@ -107,6 +108,6 @@ export function rollout(env: PropAmmEnv, task: RolloutTask): RolloutResult {
     agentEdges.push(e.agentEdge);
     normalizerEdges.push(e.normalizerEdge);
   }
-  const meanReturn = returns.reduce((a, b) => a + b, 0) / returns.length;
+  const meanReturn = mean(returns);
   return { meanReturn, returns, agentEdges, normalizerEdges, decisions, obsSum, obsSumSq };
 }

@@ -16,6 +16,7 @@ import {
 } from "../agents/checkpoint.js";
 import { DEFAULT_ENV_CONFIG, type EnvConfig } from "../gym/env.js";
 import { resolveConfig } from "../env/config.js";
+import { mean } from "../arena/stats.js";
 import { ConfigError } from "../env/config.js";
 import { RolloutPool } from "./rollout-pool.js";
 import type { RolloutResult } from "./rollout.js";
@@ -79,10 +80,6 @@ async function createAlgorithm(
     resume ? (resume.state.config as Record<string, unknown>) : o.hyper,
   );
   return PpoAlgorithm.create(config, o.seed, env, resume);
-}
-
-function mean(xs: number[]): number {
-  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
 /** Runs (or resumes) a training run; returns the final checkpoint directory. */

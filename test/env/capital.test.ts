@@ -107,9 +107,22 @@ describe("capitalWeights", () => {
   });
 });
 
-function pool(x: number, y: number, weight: number, epochEdge = 0): Pool {
-  const p = new Pool(fixedFee(30), x, y, weight);
-  p.epochEdge = epochEdge;
+/**
+ * A pool at reserves (x, y) whose current epoch has earned `epochEdge`. Only a trade moves a
+ * pool's books, so it starts one small trade away from (x, y) and makes that trade at the fair
+ * price that gives exactly this edge: side 1 (pool receives ux X, pays uy Y) earns ux*P - uy,
+ * side 0 (receives uy Y, pays ux X) earns uy - ux*P. Units of 1 keep integer examples exact.
+ */
+function pool(x: number, y: number, weight: number, epochEdge = 0, epochStartValue?: number): Pool {
+  const ux = Math.min(1, x / 2);
+  const uy = Math.min(1, y / 2);
+  const opts = epochStartValue === undefined ? {} : { epochStartValue };
+  if (epochEdge === 0) return new Pool(fixedFee(30), x, y, weight, opts);
+  const up = epochEdge > 0;
+  const p = new Pool(fixedFee(30), up ? x - ux : x + ux, up ? y + uy : y - uy, weight, opts);
+  if (up) p.applyTrade(1, ux, uy, (epochEdge + uy) / ux, "retail");
+  else p.applyTrade(0, uy, ux, (uy - epochEdge) / ux, "retail");
+  expect(p.epochEdge / epochEdge).toBeCloseTo(1, 12);
   return p;
 }
 
@@ -187,10 +200,8 @@ describe("rebalance", () => {
   it("per-capital scoring gives equal weights to equal returns on unequal capital", () => {
     // Pool 0 holds twice pool 1's capital and earned twice its edge: same return on capital.
     const S = 100;
-    const a = pool(200, 20000, 2 / 3, 40);
-    const b = pool(100, 10000, 1 / 3, 20);
-    a.epochStartValue = 40000;
-    b.epochStartValue = 20000;
+    const a = pool(200, 20000, 2 / 3, 40, 40000);
+    const b = pool(100, 10000, 1 / 3, 20, 20000);
     const params = { ...DEFAULT_PARAMS, scorePerCapital: true };
     const scores = new Float64Array(2);
     const w = new Float64Array(2);
