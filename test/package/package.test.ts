@@ -192,17 +192,20 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("the tarball", () => {
-  it("ships the built library with types, the CLI, the template and the docs, and nothing else", () => {
+  it("ships the built library with types, the CLI, the template and the docs, and no development files", () => {
     for (const f of ["package.json", "README.md", "strategies/template.ts", "dist/index.js", "dist/index.d.ts"])
       expect(packed, f).toContain(f);
     expect(packed).toContain("dist/cli/main.js");
     expect(packed).toContain("docs/training.md");
-    const unexpected = packed.filter(
+    // Tests, fixtures, benchmarks, CI and the Python client are for this repository only, and the
+    // layers' TypeScript sources are compiled into dist/ (a strategy author gets the template).
+    const development = packed.filter(
       (f) =>
-        !/^(package\.json|README\.md|strategies\/template\.ts|docs\/[\w.-]+\.md)$/.test(f) &&
-        !/^dist\/(?!bench\/).+\.(js|d\.ts|js\.map|d\.ts\.map)$/.test(f),
+        /^(test|bench|dist\/bench|examples|server\/python|\.ci|node_modules|runs)\//.test(f) ||
+        /^(env|gym|agents|arena|training|server|cli)\/.*\.ts$/.test(f) ||
+        /^(index\.ts|tsconfig.*\.json|vitest\.config\.ts|eslint\.config\.js|package-lock\.json)$/.test(f),
     );
-    expect(unexpected).toEqual([]);
+    expect(development).toEqual([]);
   });
 
   it("declares exports for import, require and types, and the propamm command", () => {
