@@ -2,7 +2,19 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".venv/", "submissions/", "checkpoints/", "demo/", "eval/", "coverage/"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "runs/",
+      ".venv/",
+      "submissions/",
+      "checkpoints/",
+      "demo/",
+      "eval/",
+      "coverage/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,7 +5,7 @@
  * normalizer on 1000 held-out seeds. Prints the table and where every file went.
  */
 import type { Command } from "commander";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { loadTf } from "../training/backend.js";
@@ -17,6 +17,7 @@ import { evaluateCandidates, formatEvaluation, verdict } from "../arena/evaluati
 import { formatTable } from "./format.js";
 import { integer } from "./options.js";
 import { writeJsonAtomic } from "./report.js";
+import { defaultOutput, prepareOutputDir } from "./outputs.js";
 import { timestamp } from "./submit.js";
 
 interface DemoOptions {
@@ -30,13 +31,13 @@ export function addDemoCommand(program: Command): void {
   program
     .command("demo")
     .description("end-to-end demo: train, export, sweep fixed fees, evaluate (npm start)")
-    .option("--out <dir>", "folder for everything the demo writes (default: demo/<timestamp>)")
+    .option("--out <dir>", `folder for everything the demo writes (default: ${defaultOutput("demo", "<timestamp>")})`)
     .option("--timesteps <n>", "training budget in agent decisions", integer(1), 2_000_000)
     .option("--simulations <n>", "held-out simulations for the evaluation", integer(1), 1000)
     .option("--workers <n>", "worker threads", integer(0, 256), availableParallelism())
     .action(async (o: DemoOptions) => {
-      const out = o.out ?? join("demo", timestamp());
-      mkdirSync(out, { recursive: true });
+      const out = o.out ?? defaultOutput("demo", timestamp());
+      prepareOutputDir(out, "--out");
       const started = performance.now();
       const { backend } = await loadTf();
       const say = (s: string): void => console.log(s);

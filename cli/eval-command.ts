@@ -16,14 +16,8 @@ import { type Evaluation, evaluateCandidates, formatEvaluation } from "../arena/
 import { formatErrors, formatPaired, formatTable } from "./format.js";
 import { addSimulationOptions, configFromOptions, integer } from "./options.js";
 import { progressBar } from "./progress.js";
-import {
-  checkOutputDir,
-  checkOutputFile,
-  jsonReport,
-  runAndReport,
-  type RunOptions,
-  writeJsonAtomic,
-} from "./report.js";
+import { jsonReport, runAndReport, type RunOptions, writeJsonAtomic } from "./report.js";
+import { defaultOutput, prepareOutputDir, prepareOutputFile } from "./outputs.js";
 import { histogramSvg, lineChartSvg } from "./svg.js";
 import { timestamp } from "./submit.js";
 
@@ -110,14 +104,14 @@ export function addEvalCommand(program: Command): void {
         defaultWorkers(),
       )
       .option("--json <file>", "write per-simulation results and statistics as JSON")
-      .option("--plots <dir>", "where the SVG pictures go (default: eval/eval_<timestamp>)")
+      .option("--plots <dir>", `where the SVG pictures go (default: ${defaultOutput("eval", "eval_<timestamp>")})`)
       .option("--no-plots", "do not draw pictures"),
   ).action(async (candidates: string[], o: EvalOptions) => {
     const perRun = o.together ? candidates.length + o.against.length : 1 + o.against.length;
     if (perRun > 16) throw new ConfigError(`at most 16 strategies in one simulation (got ${perRun})`);
-    if (o.json) checkOutputFile(o.json, "--json");
-    const plotDir = o.plots === false ? null : (o.plots ?? join("eval", `eval_${timestamp()}`));
-    if (plotDir) checkOutputDir(plotDir, "--plots");
+    if (o.json) prepareOutputFile(o.json, "--json");
+    const plotDir = o.plots === false ? null : (o.plots ?? defaultOutput("eval", `eval_${timestamp()}`));
+    if (plotDir) prepareOutputDir(plotDir, "--plots");
     if (o.together) {
       const { batch, summary } = await runAndReport([...candidates, ...o.against], o);
       console.log("Win rate against the normalizer (share of simulations with more edge):");

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { renameSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../env/config.js";
 import { ExportError, exportFormatFromPath, exportPolicyDetails } from "../agents/export.js";
-import { checkOutputFile } from "./report.js";
+import { defaultOutput, prepareOutputFile } from "./outputs.js";
 import { integer } from "./options.js";
 
 interface ExportOptions {
@@ -21,7 +21,10 @@ export function addExportCommand(program: Command): void {
     )
     .argument("<checkpoint>", "run folder or checkpoint directory")
     .option("--format <fmt>", "ts | js | rs (default: from -o's extension, else ts)")
-    .option("-o, --out <file>", "output file (default: a name derived from the checkpoint)")
+    .option(
+      "-o, --out <file>",
+      `output file (default: ${defaultOutput("export")}/<a name derived from the checkpoint>)`,
+    )
     .option("--name <name>", "the strategy's name (default: the label propamm eval shows)")
     .option(
       "--n-strategies <n>",
@@ -39,8 +42,8 @@ export function addExportCommand(program: Command): void {
         if (err instanceof ExportError) throw new ConfigError(err.message);
         throw err;
       }
-      const out = o.out ?? details.suggestedFileName;
-      checkOutputFile(out, "--out");
+      const out = o.out ?? defaultOutput("export", details.suggestedFileName);
+      prepareOutputFile(out, "--out");
       const temp = `${out}.${process.pid}.tmp`;
       writeFileSync(temp, details.source);
       renameSync(temp, out);

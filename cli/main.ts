@@ -1,18 +1,12 @@
 #!/usr/bin/env node
 /** The `propamm` command: run, validate and submit strategies (the seed's workflow). */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { ConfigError } from "../env/config.js";
 import { EXIT_BAD_INPUT, exitCodeOf } from "../env/errors.js";
 import { BUILTIN_HELP } from "../env/builtins/index.js";
 import { defaultWorkers } from "../arena/runner.js";
-import {
-  checkOutputDir,
-  checkOutputFile,
-  jsonReport,
-  runAndReport,
-  type RunOptions,
-  writeJsonAtomic,
-} from "./report.js";
+import { jsonReport, runAndReport, type RunOptions, writeJsonAtomic } from "./report.js";
+import { defaultOutput, prepareOutputDir, prepareOutputFile } from "./outputs.js";
 import { validateStrategy } from "../arena/validate.js";
 import { addSimulationOptions, integer } from "./options.js";
 import { writeSubmission } from "./submit.js";
@@ -61,8 +55,7 @@ export function buildProgram(): Command {
     .name("propamm")
     .description(
       "prop-amm gym: simulate, validate and submit fee-setting strategies for competing AMMs; train, evaluate and export agents; serve the gym over ZeroMQ",
-    )
-    .showHelpAfterError();
+    );
 
   addRunOptions(
     program
@@ -72,7 +65,7 @@ export function buildProgram(): Command {
       .option("--json <file>", "also write per-simulation results and statistics as JSON"),
     100,
   ).action(async (strategies: string[], o: RunOptions) => {
-    if (o.json) checkOutputFile(o.json, "--json");
+    if (o.json) prepareOutputFile(o.json, "--json");
     const { batch, summary } = await runAndReport(strategies, o);
     if (o.json) {
       writeJsonAtomic(o.json, jsonReport(batch, summary));
@@ -93,12 +86,14 @@ export function buildProgram(): Command {
   addRunOptions(
     program
       .command("submit")
-      .description("validate, run, and write submissions/submission_<timestamp>/ with the files and receipt.json")
+      .description(
+        `validate, run, and write ${defaultOutput("submissions")}/submission_<timestamp>/ with the files and receipt.json`,
+      )
       .argument("<strategy...>", "strategies (up to 16)")
-      .option("--out-dir <dir>", "where submission folders go", "submissions"),
+      .option("--out-dir <dir>", "where submission folders go", defaultOutput("submissions")),
     250,
   ).action(async (strategies: string[], o: RunOptions & { outDir: string }) => {
-    checkOutputDir(o.outDir, "--out-dir");
+    prepareOutputDir(o.outDir, "--out-dir");
     if (!(await validateAll(strategies))) {
       console.error("submit: validation failed; nothing was written");
       process.exitCode = 1;
@@ -165,8 +160,35 @@ export function buildProgram(): Command {
       },
     );
 
+  usageHints(program);
   return program;
 }
+
+/**
+ * An argument error prints commander's one line (`error: ...`) and where the usage is, not the
+ * whole help: forty lines of options would scroll the line that matters out of sight. An
+ * option parser that rejects a value with a ConfigError is reported the same way.
+ */
+export function usageHints(program: Command): void {
+  program.showHelpAfterError(`(run '${program.name()} --help' for usage)`);
+  for (const cmd of program.commands) {
+    cmd.showHelpAfterError(`(run '${program.name()} ${cmd.name()} --help' for usage)`);
+    for (const option of cmd.options) {
+      const parse = option.parseArg;
+      if (!parse) continue;
+      option.parseArg = <T>(value: string, previous: T): T => {
+        try {
+          return parse(value, previous);
+        } catch (err) {
+          if (err instanceof ConfigError) throw new InvalidArgumentError(err.message);
+          throw err;
+        }
+      };
+    }
+  }
+}
+
+/** Exit codes: 0 success, 1 a strategy failed validation, 2 bad input (arguments, files, config). */
 
 /** Exit codes (env/errors.ts): 0 success, 1 a strategy failed validation or the run failed, 2 bad input. */
 export async function main(argv: string[]): Promise<void> {

@@ -1,6 +1,5 @@
 /** Shared by run, submit and eval: run a batch, print the SPEC §7 report, write JSON safely. */
-import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../env/config.js";
 import { runBatch, type BatchResult } from "../arena/runner.js";
 import { summarize, type Summary } from "../arena/stats.js";
@@ -25,19 +24,6 @@ export function writeJsonAtomic(path: string, value: unknown): void {
     rmSync(temp, { force: true });
     throw new ConfigError(`cannot write ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-}
-
-/** Fails before a long run when its output could not be written afterwards. */
-export function checkOutputFile(path: string, option: string): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new ConfigError(`${option}: directory ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new ConfigError(`${option}: ${path} is a directory`);
-}
-
-export function checkOutputDir(path: string, option: string): void {
-  if (existsSync(path) && !statSync(path).isDirectory())
-    throw new ConfigError(`${option}: ${path} exists and is not a directory`);
 }
 
 export async function runAndReport(

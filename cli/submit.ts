@@ -1,5 +1,5 @@
 /**
- * `propamm submit`: validate, run, and write submissions/submission_<timestamp>/ with copies of
+ * `propamm submit`: validate, run, and write runs/submissions/submission_<timestamp>/ with copies of
  * the strategy files and receipt.json. The folder is written under a temporary name and renamed
  * into place, so an interrupted submit never leaves a half-written receipt.
  */

@@ -10,7 +10,8 @@ import { ConfigError } from "../env/config.js";
 import { defaultWorkers, runBatch } from "../arena/runner.js";
 import { estimate, summarize } from "../arena/stats.js";
 import { addSimulationOptions, configFromOptions, integer, real, type SimOptions } from "./options.js";
-import { checkOutputDir, checkOutputFile, writeJsonAtomic } from "./report.js";
+import { writeJsonAtomic } from "./report.js";
+import { defaultOutput, prepareOutputDir, prepareOutputFile } from "./outputs.js";
 import { progressBar } from "./progress.js";
 import { lineChartSvg } from "./svg.js";
 import { timestamp } from "./submit.js";
@@ -65,7 +66,7 @@ export function addSweepCommand(program: Command): void {
       .option("--seed-start <n>", "first seed", integer(0), EVAL_SEED_START)
       .option("--workers <n>", "worker threads", integer(0, 256), defaultWorkers())
       .option("--json <file>", "write the sweep as JSON")
-      .option("--plots <dir>", "where edge_vs_fee.svg goes (default: eval/sweep_<timestamp>)")
+      .option("--plots <dir>", `where edge_vs_fee.svg goes (default: ${defaultOutput("eval", "sweep_<timestamp>")})`)
       .option("--no-plots", "do not draw the picture"),
   ).action(async (family: string, o: SweepOptions) => {
     if (family !== "fixed") throw new ConfigError(`sweep: unknown family '${family}' (only 'fixed')`);
@@ -73,9 +74,9 @@ export function addSweepCommand(program: Command): void {
     const fees: number[] = [];
     for (let f = o.from; f <= o.to + 1e-9; f += o.step) fees.push(Math.round(f * 1e6) / 1e6);
     if (fees.length > 500) throw new ConfigError(`the sweep has ${fees.length} fees; at most 500`);
-    if (o.json) checkOutputFile(o.json, "--json");
-    const plotDir = o.plots === false ? null : (o.plots ?? join("eval", `sweep_${timestamp()}`));
-    if (plotDir) checkOutputDir(plotDir, "--plots");
+    if (o.json) prepareOutputFile(o.json, "--json");
+    const plotDir = o.plots === false ? null : (o.plots ?? defaultOutput("eval", `sweep_${timestamp()}`));
+    if (plotDir) prepareOutputDir(plotDir, "--plots");
     const bar = progressBar("sweeping");
     const points: SweepPoint[] = [];
     for (const [k, fee] of fees.entries()) {

@@ -1,5 +1,6 @@
 /** `propamm train`: in-process training with tfjs (PPO) or worker-thread ES, with checkpoints. */
 import type { Command } from "commander";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { ConfigError } from "../env/config.js";
 import { loadTf } from "../training/backend.js";
@@ -8,6 +9,7 @@ import { describeHyperparameters, type HyperparameterTable } from "../training/h
 import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
 import { train, type TrainOptions } from "../training/train.js";
 import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, type SimOptions } from "./options.js";
+import { defaultOutput, prepareOutputDir } from "./outputs.js";
 
 export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
 
@@ -73,7 +75,10 @@ export function addTrainCommand(program: Command): void {
         integer(1),
       )
       .option("--seed <n>", "training seed", integer(0), 0)
-      .option("--out <dir>", "run folder for checkpoints and metrics (default: checkpoints/<algo>-seed<seed>)")
+      .option(
+        "--out <dir>",
+        `run folder for checkpoints and metrics (default: ${defaultOutput("checkpoints", "<algo>-seed<seed>")})`,
+      )
       .option("--resume", "continue the run in --out from its latest checkpoint")
       .option("--workers <n>", "rollout worker threads (es)", integer(0, 256), availableParallelism())
       .option("--eval-every <n>", "evaluate on held-out seeds every n iterations (0: never)", integer(0), 10)
@@ -88,9 +93,11 @@ export function addTrainCommand(program: Command): void {
       .addHelpText("after", hyperparameterHelp()),
   );
   addSimulationOptions(command).action(async (o: TrainCliOptions) => {
+    const out = o.out ?? defaultOutput("checkpoints", `${o.algo}-seed${o.seed}`);
+    // A folder to resume must already hold a run (train says so if not); any other is created now.
+    if (o.resume !== true || existsSync(out)) prepareOutputDir(out, "--out");
     const { backend } = await loadTf();
     const timesteps = o.timesteps ?? DEFAULT_TIMESTEPS[o.algo];
-    const out = o.out ?? `checkpoints/${o.algo}-seed${o.seed}`;
     console.log(
       `propamm train: ${o.algo}, ${timesteps} timesteps, opponents ${o.opponents.join(", ")}, seed ${o.seed}, out ${out}`,
     );

@@ -189,6 +189,9 @@ describe("propamm run", () => {
 describe("bad arguments: a clear error and a non-zero exit", () => {
   const quick = ["--simulations", "1", "--steps", "200", "--workers", "1"];
   const seventeen = Array.from({ length: 17 }, (_, i) => `fixed:${i + 1}`);
+  // Missing output folders are created (test/cli/outputs.test.ts); one under a file cannot be.
+  const notAFolder = join(tmp, "not-a-folder");
+  writeFileSync(notAFolder, "a file\n");
   const cases: { what: string; args: string[]; says: RegExp[] }[] = [
     { what: "--steps 0", args: ["run", "starter", "--steps", "0", "--simulations", "1"], says: [/--steps/, /1/] },
     { what: "--steps abc", args: ["run", "starter", "--steps", "abc", "--simulations", "1"], says: [/--steps/, /abc/] },
@@ -216,9 +219,9 @@ describe("bad arguments: a clear error and a non-zero exit", () => {
       says: [/import-fails\.mjs/, /fails at import time/],
     },
     {
-      what: "--json into a directory that does not exist",
-      args: ["run", "starter", ...quick, "--json", join(tmp, "no-such-dir", "r.json")],
-      says: [/no-such-dir/],
+      what: "--json into a directory that cannot be created",
+      args: ["run", "starter", ...quick, "--json", join(notAFolder, "r.json")],
+      says: [/not-a-folder/],
     },
   ];
 
