@@ -14,7 +14,7 @@ export function constantAgent(bps: number, feeMinBps = 0, feeMaxBps = 250): Agen
 }
 
 /**
- * The starter's fee rule (SPEC §5) computed from the observation's raw features at each
+ * The starter's fee rule (spec §5) computed from the observation's raw features at each
  * decision: base 30 + min(200, vol * 1e6), flow adjustment, direction adjustment after a trade.
  * It sees the features only at decision events, so it approximates the starter, which
  * re-prices after every trade.

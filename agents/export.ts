@@ -277,7 +277,7 @@ function headerLines(p: ExportablePolicy, name: string, language: string): strin
     `Network: ${sizes.join("-")} MLP, ${hidden} hidden layers, linear output, observation normalisation inline.`,
     `Fees: action in [-1, 1] per side -> ${m.feeMinBps}..${m.feeMaxBps} bps, stored as u64 WAD in storage slots 0/1.`,
     `Decisions: before the first quote (reset), in afterSwap once simStep - lastDecisionStep >= ${m.decisionInterval},`,
-    "and at every epoch boundary (SPEC §6), exactly as in the env the policy was trained in.",
+    "and at every epoch boundary (spec §6), exactly as in the env the policy was trained in.",
     "",
     "Self-contained: no imports, no ML runtime. The weights below are the checkpoint's float32 values,",
     "written so that they parse back to the identical doubles; the code after them is the gym's policy",

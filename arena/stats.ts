@@ -1,5 +1,5 @@
 /**
- * Statistics over simulations (SPEC §7): means, standard deviations, 95% confidence intervals
+ * Statistics over simulations (spec §7): means, standard deviations, 95% confidence intervals
  * (Student t), Sharpe ratios and paired differences on common seeds.
  */
 import type { SimulationResult } from "../env/simulation.js";

@@ -1,7 +1,7 @@
 /**
  * `propamm eval`: each candidate (checkpoint, strategy file or built-in) plays its own
  * simulations against the opponents and the normalizer on the same held-out seeds. Prints each
- * run's SPEC §7 table, a summary with win rates against the normalizer and paired differences
+ * run's spec §7 table, a summary with win rates against the normalizer and paired differences
  * (against the opponents, and between candidates by seed), JSON, and two pictures.
  * `--together` puts all candidates in one simulation instead.
  */

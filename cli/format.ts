@@ -1,4 +1,4 @@
-/** Text output for the CLI: the SPEC §7 table, paired differences and error counts. */
+/** Text output for the CLI: the spec §7 table, paired differences and error counts. */
 import type { Estimate, Summary } from "../arena/stats.js";
 
 function signed(x: number, digits = 2): string {

@@ -1,5 +1,5 @@
 /**
- * Option parsing shared by the commands: every SPEC default overridable, every value checked.
+ * Option parsing shared by the commands: every default (spec §2.1) overridable, every value checked.
  * The simulation's and the env's options come from the configuration schema (env/options.ts,
  * gym/options.ts): flag, default, check and help are declared there, once.
  */

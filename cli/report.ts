@@ -1,4 +1,4 @@
-/** Shared by run, submit and eval: run a batch, print the SPEC §7 report, write JSON safely. */
+/** Shared by run, submit and eval: run a batch, print the spec §7 report, write JSON safely. */
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../env/config.js";
 import { runBatch, type BatchResult } from "../arena/runner.js";

@@ -1,5 +1,5 @@
 /**
- * The seed's native byte layouts (SPEC §3), little-endian. These are what a native strategy
+ * The seed's native byte layouts (spec §3), little-endian. These are what a native strategy
  * (the Rust export, or a seed `.rs` strategy) receives; every offset is pinned by a test.
  */
 import type { AfterSwapEvent, EpochEvent, Side } from "./strategy.js";

@@ -1,5 +1,5 @@
 /**
- * The arbitrageur (SPEC §2 step 2): for one pool, the side and input size that maximise profit
+ * The arbitrageur (spec §2 step 2): for one pool, the side and input size that maximise profit
  * at the fair price, using only the pool's quotes. A closed form serves constant-product pools;
  * the generic search serves any monotone concave black-box curve, and the two agree (tested).
  */

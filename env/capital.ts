@@ -1,5 +1,5 @@
 /**
- * Capital rebalancing between strategies at an epoch boundary (SPEC §4). The normalizer takes
+ * Capital rebalancing between strategies at an epoch boundary (spec §4). The normalizer takes
  * no part. Total strategy capital at the fair price is conserved exactly (up to rounding), and
  * each pool keeps its own spot price.
  */
@@ -21,7 +21,7 @@ export function riskAdjustedScore(edge: number, riskLambda: number): number {
 /**
  * Capital weights from scores: softmax(score / (T * s)) with s = max(1, spread / 40), then the
  * floor w = minWeight + (1 - N * minWeight) * p. Writes into `weights`; allocates nothing.
- * (SPEC §4 writes "else p" for N * minWeight = 1; the floor formula gives 1/N there, which keeps
+ * (spec §4 writes "else p" for N * minWeight = 1; the floor formula gives 1/N there, which keeps
  * both promises, w >= minWeight and sum w = 1, so it is used for every allowed value.)
  */
 export function capitalWeights(

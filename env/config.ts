@@ -53,7 +53,7 @@ function requireInteger(name: string, v: number, min: number, max: number): void
   }
 }
 
-/** Merges overrides onto the defaults and checks every value (SPEC §2), naming any bad option. */
+/** Merges overrides onto the defaults and checks every value (spec §2), naming any bad option. */
 export function resolveConfig(overrides: Partial<SimConfig> = {}, nStrategies?: number): SimConfig {
   const known = new Set(Object.keys(DEFAULT_CONFIG));
   for (const key of Object.keys(overrides)) {
@@ -84,7 +84,7 @@ export function resolveConfig(overrides: Partial<SimConfig> = {}, nStrategies?: 
   return cfg;
 }
 
-/** Checks a fee in basis points (SPEC §2: fees in [0, 10000) bps). */
+/** Checks a fee in basis points (spec §2: fees in [0, 10000) bps). */
 export function checkFeeBps(name: string, bps: number): void {
   checkOption({ key: name, check: FEE_BPS }, bps);
 }

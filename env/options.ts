@@ -115,7 +115,7 @@ export function checkOption(spec: Pick<OptionSpec, "key" | "check">, value: unkn
     throw new ConfigError(`${name} must be ${spec.check.expected} (got ${describe(value)})`);
 }
 
-/** Market parameters pinned to a fixed value instead of drawn per simulation (SPEC §2). */
+/** Market parameters pinned to a fixed value instead of drawn per simulation (spec §2). */
 export interface MarketPins {
   sigma?: number;
   retailRate?: number;
@@ -124,7 +124,7 @@ export interface MarketPins {
   normalizerLiquidity?: number;
 }
 
-/** One simulation's configuration; every field has the SPEC §2 default. */
+/** One simulation's configuration; every field has the spec §2 default. */
 export interface SimConfig {
   steps: number;
   epochLen: number;
@@ -136,7 +136,7 @@ export interface SimConfig {
   minWeight: number;
   arbProfitFloor: number;
   retailSizeSigma: number;
-  /** Score capital per unit of capital held instead of absolute edge (SPEC §4 option). */
+  /** Score capital per unit of capital held instead of absolute edge (spec §4 option). */
   scorePerCapital: boolean;
   /** Switch retail flow off (used by the loss-versus-rebalancing check and experiments). */
   retailEnabled: boolean;

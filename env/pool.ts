@@ -1,6 +1,6 @@
 /**
  * One AMM pool: reserves, the strategy that prices it, its storage and its accounting.
- * Quotes go through `quote`, which contains a misbehaving strategy (SPEC §2): a throw or an
+ * Quotes go through `quote`, which contains a misbehaving strategy (spec §2): a throw or an
  * output that is NaN, negative, infinite or >= the paying reserve counts as 0.
  *
  * The pool owns its state: reserves, fees, capital weight, edge, trade and error counters are

@@ -1,7 +1,7 @@
 import type { RandomStream } from "./rng.js";
 
 /**
- * Geometric Brownian motion with zero drift in price (SPEC §2 step 1):
+ * Geometric Brownian motion with zero drift in price (spec §2 step 1):
  * S <- S * exp(-sigma^2/2 + sigma * Z), so E[S_{t+1}] = S_t.
  */
 export class PriceProcess {

@@ -2,7 +2,7 @@ import type { RandomStream } from "./rng.js";
 import type { Side } from "./strategy.js";
 
 /**
- * Retail order flow (SPEC §2 step 3): K ~ Poisson(rate) orders per step, each a buy of X with
+ * Retail order flow (spec §2 step 3): K ~ Poisson(rate) orders per step, each a buy of X with
  * probability 1/2, its size in Y log-normal with mean `meanSize`. Draws come only from the
  * retail stream, so the orders of a seed never depend on the strategies.
  */

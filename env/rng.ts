@@ -106,7 +106,7 @@ export class RandomStream {
   }
 }
 
-/** The independent streams of one simulation (SPEC §2: market, price path, retail, other). */
+/** The independent streams of one simulation (spec §2: market, price path, retail, other). */
 export interface SimulationStreams {
   market: RandomStream;
   price: RandomStream;

@@ -1,5 +1,5 @@
 /**
- * Retail routing (SPEC §2 step 3): split one order across all pools to maximise the trader's
+ * Retail routing (spec §2 step 3): split one order across all pools to maximise the trader's
  * total output. At the optimum every pool that gets flow has the same marginal output rate
  * lambda*, and a pool whose first marginal is below lambda* gets nothing.
  *
@@ -25,7 +25,7 @@ const MAX_ROUNDS = 8;
 const SEGMENT_REL_TOL = 1e-5;
 /** Sample points closer than this fraction of the order are not added. */
 const MIN_GAP_REL = 1e-9;
-/** Allocations below this fraction of the order are dropped (SPEC §2). */
+/** Allocations below this fraction of the order are dropped (spec §2). */
 export const DUST_REL = 1e-9;
 const CAPACITY = INITIAL_POINTS + 1 + (REFINE_POINTS + 2) * MAX_ROUNDS + 2;
 

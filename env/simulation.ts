@@ -1,5 +1,5 @@
 /**
- * One simulation (= one episode), SPEC §2. The loop is a generator so that it can pause inside
+ * One simulation (= one episode), spec §2. The loop is a generator so that it can pause inside
  * a step: a hook that calls `requestPause()` makes the generator yield right after that hook
  * returns, and the next `next()` resumes exactly there. The gym uses this to hand control to
  * an agent at its decision events; a batch run never pauses and drives the loop to the end.

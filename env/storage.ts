@@ -1,6 +1,6 @@
 /**
  * Strategy storage: 1024 bytes, zero at the start of every simulation, persisting through it
- * (SPEC §3). Slot k is bytes 8k..8k+7, little-endian. The slot convention and the hot-path
+ * (spec §3). Slot k is bytes 8k..8k+7, little-endian. The slot convention and the hot-path
  * DataView helpers live in the policy runtime (runtime/slots.ts), which exported policies
  * inline; this module adds the checked, allocating helpers for everything else.
  */

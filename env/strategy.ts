@@ -1,5 +1,5 @@
 /**
- * The strategy interface (SPEC §3). A strategy is a pricing curve plus two hooks; all state it
+ * The strategy interface (spec §3). A strategy is a pricing curve plus two hooks; all state it
  * keeps between calls belongs in its 1024-byte storage.
  */
 

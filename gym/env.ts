@@ -1,5 +1,5 @@
 /**
- * PropAmmEnv: the fee-setting MDP of SPEC §6 with Gymnasium's reset/step semantics.
+ * PropAmmEnv: the fee-setting MDP of spec §6 with Gymnasium's reset/step semantics.
  *
  * The agent controls pool 0 (opponents follow, the normalizer is last). Decisions happen at
  * reset, in the agent pool's afterSwap once `decisionInterval` steps have passed since the last

@@ -19,19 +19,19 @@ import {
 import type { StrategySource } from "../env/simulation.js";
 
 export type RewardMode = "dense" | "sparse";
-/** What the reward is measured against: nothing (SPEC §6), or the normalizer's edge over the same interval. */
+/** What the reward is measured against: nothing (spec §6), or the normalizer's edge over the same interval. */
 export type RewardBaseline = "none" | "normalizer";
 
 export interface EnvConfig {
   /** Opponent strategies: built-in names or strategy sources (files: use PropAmmEnv.create with a resolver). */
   opponents: (string | StrategySource)[];
-  /** Minimum steps between two afterSwap decisions (SPEC §6; default 100). */
+  /** Minimum steps between two afterSwap decisions (spec §6; default 100). */
   decisionInterval: number;
   rewardMode: RewardMode;
   /**
    * "normalizer" subtracts the normalizer's edge over the same interval (dense: since the last
    * decision; sparse: over the closed epochs), so the agent learns to out-earn the reference
-   * pool rather than only to earn. Default "none", as SPEC §6 defines the reward.
+   * pool rather than only to earn. Default "none", as spec §6 defines the reward.
    */
   rewardBaseline: RewardBaseline;
   /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
@@ -39,7 +39,7 @@ export interface EnvConfig {
   /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
   feeMinBps: number;
   feeMaxBps: number;
-  /** Simulation configuration: steps, epochLen, market pins, ... (SPEC §2 defaults). */
+  /** Simulation configuration: steps, epochLen, market pins, ... (spec §2 defaults). */
   sim: Partial<SimConfig>;
 }
 

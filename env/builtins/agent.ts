@@ -1,5 +1,5 @@
 /**
- * The agent pool (SPEC §5/§6): the gym's side of runtime/schedule.ts, the hooks an exported
+ * The agent pool (spec §5/§6): the gym's side of runtime/schedule.ts, the hooks an exported
  * policy runs too. At a decision the hook calls `decide`, which in the gym pauses the
  * simulation until the agent's action has been written to storage.
  */

@@ -1,6 +1,6 @@
 import type { Strategy } from "../strategy.js";
 
-/** Constant product with fixed side fees: `fixed:<bps>` or `fixed:<bidBps>/<askBps>` (SPEC §5). */
+/** Constant product with fixed side fees: `fixed:<bps>` or `fixed:<bidBps>/<askBps>` (spec §5). */
 export function fixedFee(bidBps: number, askBps: number = bidBps): Strategy {
   const f0 = bidBps / 10000;
   const f1 = askBps / 10000;

@@ -6,7 +6,7 @@ export function constantProductQuote(side: Side, input: number, rx: number, ry: 
   return side === 0 ? (rx * gi) / (ry + gi) : (ry * gi) / (rx + gi);
 }
 
-/** The reference pool present in every simulation (SPEC §5), at the simulation's sampled fee. */
+/** The reference pool present in every simulation (spec §5), at the simulation's sampled fee. */
 export function normalizer(feeBps: number): Strategy {
   const fee = feeBps / 10000;
   return {

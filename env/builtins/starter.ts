@@ -1,5 +1,5 @@
 /**
- * The "Multi-AMM Vol-Adaptive Starter" (SPEC §5): constant product whose side fees live in
+ * The "Multi-AMM Vol-Adaptive Starter" (spec §5): constant product whose side fees live in
  * storage slots 0/1 and follow a volatility estimate, the flow captured and the last trade's
  * direction. The feature updates here are also the agent pool's (features.ts).
  */

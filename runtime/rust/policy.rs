@@ -183,7 +183,7 @@ fn js_max(a: f64, b: f64) -> f64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Storage (SPEC §3): 1024 bytes, slot k = bytes 8k..8k+7, little-endian. Slots 0-7 follow the
+// Storage (spec §3): 1024 bytes, slot k = bytes 8k..8k+7, little-endian. Slots 0-7 follow the
 // starter's convention, 8-11 are the agent pool's (runtime/slots.ts). Values are read and
 // written exactly as the JavaScript DataView helpers do (runtime/slots.ts).
 // ---------------------------------------------------------------------------------------------
@@ -380,7 +380,7 @@ fn update_features(st: &mut Storage, reserve_x: f64, reserve_y: f64, flow_captur
     set_slot_u64(st, SLOT_TRADES, trades + 1.0);
 }
 
-/// The raw features the policy observes (SPEC §6).
+/// The raw features the policy observes (spec §6).
 struct Features {
     sigma_hat: f64,
     flow_ema: f64,

@@ -4,7 +4,7 @@ import { PropAmmEnv } from "../../gym/env.js";
 
 const CFG = { opponents: ["starter"], decisionInterval: 0, sim: { steps: 800, epochLen: 200 } };
 
-/** SPEC §5's fee rule, from the features the agent saw (written out independently). */
+/** spec §5's fee rule, from the features the agent saw (written out independently). */
 function starterFees(sigmaHat: number, flowEma: number, side: 0 | 1 | null): [number, number] {
   const base = 30 + Math.min(200, sigmaHat * 1e6);
   const flow = flowEma < 0.25 ? -10 : flowEma > 0.7 ? 10 : 0;
@@ -13,7 +13,7 @@ function starterFees(sigmaHat: number, flowEma: number, side: 0 | 1 | null): [nu
 }
 
 describe("baseline agents", () => {
-  it("the starter-rule agent sets the SPEC §5 fees from each decision's features", () => {
+  it("the starter-rule agent sets the spec §5 fees from each decision's features", () => {
     const env = new PropAmmEnv(CFG);
     const agent = starterRuleAgent();
     let { observation, info } = env.reset({ seed: 5 });

@@ -85,13 +85,13 @@ describe("propamm run", () => {
     json = JSON.parse(readFileSync(join(tmp, "r.json"), "utf8")) as RunJson;
   });
 
-  it("prints the SPEC §7 table with a normalizer row", () => {
+  it("prints the spec §7 table with a normalizer row", () => {
     const header = one.stdout.split("\n").find((l) => l.startsWith("Strategy"));
     expect(header, one.stdout).toBeDefined();
     const columns = ["Strategy", "Mean Edge", "Std Edge", "vs Norm", "Sharpe", "Final Cap%"];
     for (const c of columns) expect(header).toContain(c);
     const at = columns.map((c) => header!.indexOf(c));
-    expect(at, "columns in SPEC order").toEqual([...at].sort((a, b) => a - b));
+    expect(at, "columns in spec §7.3 order").toEqual([...at].sort((a, b) => a - b));
     expect(one.stdout).toMatch(/^\[Normalizer\]\s/m);
     expect(one.stdout).toContain("(4 simulations");
     expect(one.stderr).not.toMatch(STACK_FRAME);

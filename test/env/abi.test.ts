@@ -23,7 +23,7 @@ function storagePattern(): Uint8Array {
 
 const le = (buf: Uint8Array) => new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 
-describe("nano conversion (SPEC §1)", () => {
+describe("nano conversion (spec §1)", () => {
   it("floors v * 1e9 and saturates", () => {
     expect(toNano(1)).toBe(1_000_000_000n);
     expect(toNano(1.5e-9)).toBe(1n);

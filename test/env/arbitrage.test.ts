@@ -1,5 +1,5 @@
 /**
- * The arbitrageur (SPEC §2 step 2) against brute force (test/helpers/oracles.ts): for each side,
+ * The arbitrageur (spec §2 step 2) against brute force (test/helpers/oracles.ts): for each side,
  * profit as a function of the input is maximised by a dense log-spaced scan followed by
  * golden-section refinement between the best scan point's neighbours; the better side wins.
  *

@@ -1,5 +1,5 @@
 /**
- * Capital rebalancing (SPEC §4): the weight formula against hand computations, the invariants of
+ * Capital rebalancing (spec §4): the weight formula against hand computations, the invariants of
  * `rebalance` on crafted pools, and the same invariants observed from inside whole simulations.
  */
 import { describe, expect, it } from "vitest";
@@ -20,7 +20,7 @@ function weightsOf(scores: number[], temperature: number, minWeight: number): nu
   return [...out];
 }
 
-/** SPEC §4 written out naively (no max-shift), for small, well-scaled examples. */
+/** spec §4 written out naively (no max-shift), for small, well-scaled examples. */
 function handWeights(scores: number[], temperature: number, minWeight: number): number[] {
   const n = scores.length;
   const s = Math.max(1, (Math.max(...scores) - Math.min(...scores)) / 40);

@@ -1,5 +1,5 @@
 /**
- * Misbehaving strategies are contained (SPEC §2): a quote that throws or is NaN, negative,
+ * Misbehaving strategies are contained (spec §2): a quote that throws or is NaN, negative,
  * infinite or >= the paying reserve counts as 0 (no trade); a hook that throws is reported;
  * the run always finishes and the other pools trade exactly as they would next to a pool that
  * simply never quotes.

@@ -1,5 +1,5 @@
 /**
- * Reproducibility (SPEC §2): same seed => bit-identical results, in this thread or in workers;
+ * Reproducibility (spec §2): same seed => bit-identical results, in this thread or in workers;
  * common random numbers: a seed's fair-price path and retail orders do not depend on which
  * strategies compete; pinning one market parameter leaves the others unchanged.
  */

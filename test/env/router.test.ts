@@ -1,5 +1,5 @@
 /**
- * The router (SPEC §2 step 3) against brute force: the truth is the maximum of
+ * The router (spec §2 step 3) against brute force: the truth is the maximum of
  * sum_i f_i(x_i) subject to sum_i x_i = amount, found by direct search over the allocation using
  * only output curves evaluated by the test (never the router's formulas); the oracle and why it
  * reaches the global optimum are in test/helpers/oracles.ts.

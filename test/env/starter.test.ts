@@ -1,6 +1,6 @@
 /**
- * The starter (SPEC §5) driven by hand: its hooks are called directly with crafted events and
- * the expected storage (SPEC §3 slots, fees as u64 WAD) is worked out in the test. Slots are
+ * The starter (spec §5) driven by hand: its hooks are called directly with crafted events and
+ * the expected storage (spec §3 slots, fees as u64 WAD) is worked out in the test. Slots are
  * read with a DataView here, not through the engine's storage helpers.
  */
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import type { AfterSwapEvent, EpochEvent, Side, Strategy } from "../../env/strat
 
 const WAD_PER_BPS = 10n ** 14n; // 1e18 = 100% = 10000 bps
 
-/** SPEC §3 slot convention, read byte by byte (little-endian). */
+/** spec §3 slot convention, read byte by byte (little-endian). */
 function slots(storage: Uint8Array) {
   const v = new DataView(storage.buffer, storage.byteOffset, storage.byteLength);
   return {
@@ -70,7 +70,7 @@ describe("starter: hand-checked trade sequence", () => {
     expect(s.computeSwap(0, 100, 100, 10000, st)).toBeCloseTo((100 * 99.95) / 10099.95, 12);
   });
 
-  it("first trade initialises, then EMAs, flow thresholds and direction follow SPEC §5", () => {
+  it("first trade initialises, then EMAs, flow thresholds and direction follow spec §5", () => {
     const s = starter();
     const st = new Uint8Array(1024);
 

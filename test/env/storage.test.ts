@@ -1,5 +1,5 @@
 /**
- * Strategy storage (SPEC §3): 1024 bytes, zero at the start of every simulation, persisting
+ * Strategy storage (spec §3): 1024 bytes, zero at the start of every simulation, persisting
  * through the whole simulation (across trades and epochs), writable in the hooks and read-only
  * during quotes.
  */
@@ -115,7 +115,7 @@ describe("quotes see a read-only snapshot", () => {
   });
 
   it("a computeSwap that writes storage does not change what later quotes see", () => {
-    // SPEC §3: storage is read-only during quotes; "quotes never change storage". A quote's
+    // spec §3: storage is read-only during quotes; "quotes never change storage". A quote's
     // writes must not leak into the next quote (that would make quotes depend on quote history).
     const counts = newCounts();
     new Simulation(8, [() => counter(counts, { quoteWrites: true })], { steps: 300, epochLen: 100 }).run();

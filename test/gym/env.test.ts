@@ -1,9 +1,9 @@
 /**
- * PropAmmEnv (SPEC §6): an env checker in the spirit of Gymnasium's `check_env`, the reward
+ * PropAmmEnv (spec §6): an env checker in the spirit of Gymnasium's `check_env`, the reward
  * identity, the decision schedule, fees that move only at decisions, the starter replayed
  * through the env against a batch run, input errors and reset options.
  *
- * Expected values come from the SPEC (§2 epochs, §3 WAD fee slots, §5 the starter's rule, §6 the
+ * Expected values come from the spec (§2 epochs, §3 WAD fee slots, §5 the starter's rule, §6 the
  * schedule and reward), from direct Simulation runs with the agent pool, and from invariants;
  * episodes are short (2000 steps, epochs of 500) to keep the file fast.
  */
@@ -23,10 +23,10 @@ const STEPS = 2000;
 const EPOCH_LEN = 500;
 const SIM = { steps: STEPS, epochLen: EPOCH_LEN };
 const ENV = { sim: SIM, decisionInterval: 50 };
-/** Epoch boundaries that rebalance (SPEC §2: after step t with (t+1) % epochLen == 0, t not the last). */
+/** Epoch boundaries that rebalance (spec §2: after step t with (t+1) % epochLen == 0, t not the last). */
 const BOUNDARIES = [499, 999, 1499];
 
-/** SPEC §3: fees are stored as u64 WAD, floor(bps * 1e14); the fraction a quote uses. */
+/** spec §3: fees are stored as u64 WAD, floor(bps * 1e14); the fraction a quote uses. */
 function wadFraction(bps: number): number {
   return Math.floor(bps * 1e14) / 1e14 / 10000;
 }
@@ -104,7 +104,7 @@ describe("env checker (Gymnasium check_env, in TypeScript)", () => {
         expect(space.low[i]).toBeLessThan(space.high[i]);
       }
     }
-    // SPEC §6: five features; the action is two fees in [-1, 1]^2.
+    // spec §6: five features; the action is two fees in [-1, 1]^2.
     expect(env.observationSpace.shape).toEqual([5]);
     expect(Array.from(env.actionSpace.low)).toEqual([-1, -1]);
     expect(Array.from(env.actionSpace.high)).toEqual([1, 1]);
@@ -163,7 +163,7 @@ describe("env checker (Gymnasium check_env, in TypeScript)", () => {
         expect(Number.isFinite(t.rewards[k])).toBe(true);
         expect(typeof t.terminated[k]).toBe("boolean");
         expect(typeof t.truncated[k]).toBe("boolean");
-        // Only the last step ends the episode (SPEC §6: terminated after the last step, never truncated).
+        // Only the last step ends the episode (spec §6: terminated after the last step, never truncated).
         expect(t.terminated[k]).toBe(k === t.rewards.length - 1);
         expect(t.truncated[k]).toBe(false);
       }
@@ -186,7 +186,7 @@ describe("env checker (Gymnasium check_env, in TypeScript)", () => {
       expect(f.nPools).toBe(3);
       expect(f.capitalWeight).toBe(t.infos[k].capitalWeight);
     }
-    // Before any trade: the starter's initial estimates (SPEC §5) and an equal capital share.
+    // Before any trade: the starter's initial estimates (spec §5) and an equal capital share.
     expect(Array.from(t.observations[0])).toEqual([0.3, 0.5, 0.5, 0, 3 / 17].map(Math.fround));
   });
 
@@ -246,9 +246,9 @@ describe("env checker (Gymnasium check_env, in TypeScript)", () => {
   });
 });
 
-describe("reward (SPEC §6): sums to the agent's risk-adjusted epoch scores", () => {
-  const lambda = 2; // SPEC §2 default riskLambda
-  const score = (e: number): number => e - lambda * Math.max(0, -e); // SPEC §4
+describe("reward (spec §6): sums to the agent's risk-adjusted epoch scores", () => {
+  const lambda = 2; // spec §2 default riskLambda
+  const score = (e: number): number => e - lambda * Math.max(0, -e); // spec §4
 
   /** Fees of 0..37.5 bps: in a volatile market some epochs lose to arbitrage, others win. */
   const lowFees = (name: string): (() => number[]) => {
@@ -269,7 +269,7 @@ describe("reward (SPEC §6): sums to the agent's risk-adjusted epoch scores", ()
         const episode = t.infos.at(-1)!.episode!;
         const epochs = episode.pools[0].epochs;
         expect(epochs.map((e) => e.epoch)).toEqual([0, 1, 2, 3]);
-        // The epoch edges add up to the pool's edge, and each score is SPEC §4's.
+        // The epoch edges add up to the pool's edge, and each score is spec §4's.
         const edgeSum = epochs.reduce((s, e) => s + e.edge, 0);
         expect(edgeSum).toBeCloseTo(episode.pools[0].edge, 9);
         for (const e of epochs) expect(e.score).toBeCloseTo(score(e.edge), 9);
@@ -391,7 +391,7 @@ function runDirect(seed: number, interval: number, nextFees: () => [number, numb
   return { ...run, result };
 }
 
-/** SPEC §6's schedule worked out from the agent's events: the last decision is at step 0 at reset. */
+/** spec §6's schedule worked out from the agent's events: the last decision is at step 0 at reset. */
 function expectedSchedule(events: ["trade" | "epoch", number][], interval: number): [DecisionKind, number][] {
   const out: [DecisionKind, number][] = [];
   let last = 0;
@@ -407,7 +407,7 @@ function expectedSchedule(events: ["trade" | "epoch", number][], interval: numbe
   return out;
 }
 
-describe("decision events and fees (SPEC §6)", () => {
+describe("decision events and fees (spec §6)", () => {
   it("agent pool alone: decisions follow the schedule and every quote sees the last decision's fees", () => {
     for (const [seed, interval] of [
       [1, 50],
@@ -483,7 +483,7 @@ describe("decision events and fees (SPEC §6)", () => {
               agent.fee1 === watching.f1 &&
               v.getBigUint64(0, true) === watching.w0 &&
               v.getBigUint64(8, true) === watching.w1 &&
-              // The agent's quote uses the fee: constant product with fee on input (SPEC §5).
+              // The agent's quote uses the fee: constant product with fee on input (spec §5).
               agent.quote(1, 0.05) === cpOutput(agent.reserveY, agent.reserveX, watching.f1, 0.05);
             if (!ok) stale++;
           }
@@ -558,7 +558,7 @@ describe("the starter's fee rule driven through the env equals a batch run with 
   /** The bps value the starter stores, as it reads it back (u64 WAD = floor(bps * 1e14)). */
   const readBack = (bps: number | null): number => (bps === null ? 0 : Math.floor(bps * 1e14) / 1e14);
 
-  /** Plays the env with SPEC §5's starter rule computed from info; returns the final results. */
+  /** Plays the env with spec §5's starter rule computed from info; returns the final results. */
   function replay(
     env: PropAmmEnv,
     seed: number,

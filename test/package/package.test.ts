@@ -278,7 +278,7 @@ for (const [kind, dir, files] of [
         ? 'import("prop-amm-gym").then((m) => console.log(typeof m.runBatch, typeof m.PropAmmEnv, m.SLOT.fee0Wad))'
         : 'const m = require("prop-amm-gym"); console.log(typeof m.runBatch, typeof m.PropAmmEnv, m.SLOT.fee0Wad, require("prop-amm-gym/package.json").name)';
       const r = ok(sh(dir, process.execPath, ["-e", code]));
-      const slot = readFileSync(join(ROOT, "env/storage.ts"), "utf8").match(/fee0Wad: (\d+)/)![1];
+      const slot = readFileSync(join(ROOT, "runtime/slots.ts"), "utf8").match(/fee0Wad: (\d+)/)![1];
       expect(r.stdout.trim()).toBe(`function function ${slot}${kind.startsWith("an ES") ? "" : " prop-amm-gym"}`);
     });
   });
