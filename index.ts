@@ -7,6 +7,7 @@ export * from "./env/errors.js";
 export * from "./env/options.js";
 export * from "./env/features.js";
 export * from "./arena/loader.js";
+export { BUILTIN_HELP, builtinSource } from "./env/builtins/index.js";
 export * from "./env/pool.js";
 export * from "./env/price.js";
 export * from "./env/retail.js";

@@ -21,6 +21,15 @@ export interface PoolOptions {
   epochStartValue?: number;
 }
 
+/** Names the first bad value of a trade that applyTrade refuses. */
+function refuseTrade(input: number, output: number, reserveOut: number, price: number): never {
+  if (!(input > 0 && input < Infinity)) throw new RangeError(`trade input must be finite and > 0 (got ${input})`);
+  if (!(output >= 0 && output < reserveOut)) {
+    throw new RangeError(`trade output must be >= 0 and below the paying reserve ${reserveOut} (got ${output})`);
+  }
+  throw new RangeError(`fair price must be finite and > 0 (got ${price})`);
+}
+
 export class Pool {
   /** True when the strategy declared constant product with fee: closed forms apply. */
   readonly constantProduct: boolean;
@@ -209,11 +218,10 @@ export class Pool {
    */
   applyTrade(side: Side, input: number, output: number, price: number, kind: TradeKind): number {
     const reserveOut = side === 0 ? this.x : this.y;
-    if (!(input > 0 && input < Infinity)) throw new RangeError(`trade input must be finite and > 0 (got ${input})`);
-    if (!(output >= 0 && output < reserveOut)) {
-      throw new RangeError(`trade output must be >= 0 and below the paying reserve ${reserveOut} (got ${output})`);
+    // One test on the hot path; the message naming the bad value is built only when it fails.
+    if (!(input > 0 && input < Infinity && output >= 0 && output < reserveOut && price > 0 && price < Infinity)) {
+      refuseTrade(input, output, reserveOut, price);
     }
-    if (!(price > 0 && price < Infinity)) throw new RangeError(`fair price must be finite and > 0 (got ${price})`);
     let edge: number;
     if (side === 0) {
       this.y += input;
