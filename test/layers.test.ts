@@ -5,15 +5,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/tmp.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
+const TMP = tempDir("propamm-layers-");
 const DEPCRUISE = join(ROOT, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs");
 
 function tree(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "propamm-layers-"));
+  const dir = mkdtempSync(join(TMP, "tree-"));
   cpSync(join(ROOT, ".dependency-cruiser.cjs"), join(dir, ".dependency-cruiser.cjs"));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions: { module: "NodeNext" } }));
   for (const [path, text] of Object.entries(files)) {

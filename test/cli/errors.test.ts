@@ -5,10 +5,10 @@
  * docs/protocol.md's table of error codes.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/tmp.js";
 import { ERROR_CODES, PropAmmError, exitCodeOf, wireErrorCodeOf } from "../../env/errors.js";
 import { ConfigError } from "../../env/config.js";
 import { EnvError } from "../../gym/env.js";
@@ -25,6 +25,8 @@ function documentedCodes(): string[] {
   const section = text.slice(text.indexOf("## Error codes"), text.indexOf("## Numbers and retries"));
   return [...section.matchAll(/^\| `([A-Z_]+)`/gm)].map((m) => m[1]);
 }
+
+const TMP = tempDir("propamm-errors-");
 
 describe("error codes", () => {
   it("every protocol code the table gives is one docs/protocol.md documents, and every documented one is used", () => {
@@ -61,7 +63,7 @@ describe("error codes", () => {
   });
 
   it("the server answers a damaged checkpoint opponent with CONFIG naming the file, not INTERNAL", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "propamm-errors-"));
+    const dir = mkdtempSync(join(TMP, "damaged-"));
     writeFileSync(join(dir, "state.json"), "{ not json");
     const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
     const h = new RequestHandler();

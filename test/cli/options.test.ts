@@ -6,8 +6,7 @@
  * reward baseline, and what users see (`--help` text, protocol replies, Python source).
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
@@ -16,11 +15,12 @@ import { MARKET_RANGES, PIN_OPTIONS, SIM_OPTIONS, type OptionSpec } from "../../
 import { DEFAULT_ENV_CONFIG, ENV_OPTIONS, PropAmmEnv, type EnvConfig } from "../../gym/env.js";
 import { RequestHandler } from "../../server/handler.js";
 import { OPTION_DOCS, renderOptionDocs } from "../../cli/options-docs.js";
+import { tempDir } from "../helpers/tmp.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CLI = join(ROOT, "dist", "cli", "main.js");
 const ALL: OptionSpec[] = [...ENV_OPTIONS, ...SIM_OPTIONS, ...PIN_OPTIONS];
-const tmp = mkdtempSync(join(tmpdir(), "propamm-options-"));
+const tmp = tempDir("propamm-options-");
 
 /** Values outside each option's range, by key: what spec §2 / spec §6 and docs/gym.md allow, and just past it. */
 const BAD: Record<string, unknown[]> = {
