@@ -13,6 +13,8 @@ export default tseslint.config(
       "demo/",
       "eval/",
       "coverage/",
+      "reports/",
+      ".stryker-tmp/",
     ],
   },
   js.configs.recommended,
