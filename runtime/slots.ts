@@ -48,10 +48,11 @@ const TWO_32 = 4294967296;
  */
 export class StorageViews {
   private storage: Uint8Array | null = null;
-  private dataView: DataView | null = null;
+  /** The view of `storage`; an empty placeholder until the first call, when `storage` is null. */
+  private dataView: DataView = new DataView(new ArrayBuffer(0));
 
   of(storage: Uint8Array): DataView {
-    if (storage !== this.storage || this.dataView === null) {
+    if (storage !== this.storage) {
       this.storage = storage;
       this.dataView = new DataView(storage.buffer, storage.byteOffset, storage.byteLength);
     }
