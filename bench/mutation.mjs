@@ -16,7 +16,7 @@ export const TABLE = {
   "env/pool.ts": ["test/env/pool.test.ts"],
   "env/router.ts": ["test/env/router.test.ts"],
   "env/storage.ts": ["test/env/storage.test.ts"],
-  "runtime/slots.ts": ["test/env/storage.test.ts", "test/runtime/runtime.test.ts"],
+  "runtime/slots.ts": ["test/env/storage.test.ts", "test/runtime/runtime.test.ts", "test/runtime/slots.test.ts"],
   "runtime/detmath.ts": ["test/runtime/detmath.test.ts"],
   "runtime/features.ts": ["test/runtime/runtime.test.ts"],
   "runtime/mapping.ts": ["test/runtime/runtime.test.ts"],

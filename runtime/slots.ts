@@ -48,10 +48,11 @@ const TWO_32 = 4294967296;
  */
 export class StorageViews {
   private storage: Uint8Array | null = null;
-  private dataView: DataView | null = null;
+  /** The view of `storage`; an empty placeholder until the first call, when `storage` is null. */
+  private dataView: DataView = new DataView(new ArrayBuffer(0));
 
   of(storage: Uint8Array): DataView {
-    if (storage !== this.storage || this.dataView === null) {
+    if (storage !== this.storage) {
       this.storage = storage;
       this.dataView = new DataView(storage.buffer, storage.byteOffset, storage.byteLength);
     }
@@ -68,8 +69,9 @@ export function viewReadU64(v: DataView, slot: number): number {
 /** Writes floor(value) (clamped to [0, 2^64)) to a u64 slot, without BigInt. */
 export function viewWriteU64(v: DataView, slot: number, value: number): void {
   const off = slot * 8;
-  let w = Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-  if (value === Infinity || w >= TWO_32 * TWO_32) w = TWO_32 * TWO_32 - 1; // saturates
+  // NaN, zero and negatives store 0. From 2^64 up (+Infinity included) both words clamp to
+  // 0xffffffff below, so the slot saturates at 2^64 - 1 without a branch of its own.
+  const w = value > 0 ? Math.floor(value) : 0;
   const hi = Math.min(Math.floor(w / TWO_32), TWO_32 - 1);
   const lo = Math.min(w - hi * TWO_32, TWO_32 - 1);
   v.setUint32(off, lo, true);
