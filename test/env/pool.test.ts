@@ -494,6 +494,18 @@ describe("a black-box quote (spec §2 containment)", () => {
     );
     expect(q.quote(1, 1)).toBe(0);
     expect(q.lastError).toBe("plain string");
+    // An Error is named by its class and message, whatever its own toString says.
+    const disguised = Object.assign(new RangeError("out of range"), { toString: () => "all fine" });
+    const r = new Pool(
+      box(() => {
+        throw disguised;
+      }),
+      100,
+      10000,
+      1,
+    );
+    expect(r.quote(0, 1)).toBe(0);
+    expect(r.lastError).toBe("RangeError: out of range");
   });
 
   it("a black box never has its (absent) fee declaration read", () => {
