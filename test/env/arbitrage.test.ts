@@ -125,9 +125,10 @@ describe("arbitrageConstantProduct vs brute force", () => {
     }
   });
 
-  it("at the band edges any trade found is worth only rounding", () => {
+  it("at the band edges any trade found is worth only rounding, and has a positive profit", () => {
     const rng = mulberry32(0xed6e);
     const out = new ArbTrade();
+    let edgeTrades = 0;
     for (let trial = 0; trial < 100; trial++) {
       const c = randomSpec(rng);
       const pool = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
@@ -135,8 +136,18 @@ describe("arbitrageConstantProduct vs brute force", () => {
       for (const S of [spot / (1 - c.f0), spot * (1 - c.f1)]) {
         arbitrageConstantProduct(pool, S, out);
         expect(out.profit).toBeLessThanOrEqual(c.y * 1e-12);
+        // At the edge the optimal input rounds to a hair either way and its profit to 0 or even
+        // below: a trade is reported only when its profit is positive, else none at all.
+        if (out.side === -1) {
+          expect([out.input, out.output, out.profit]).toEqual([0, 0, 0]);
+        } else {
+          expect(out.profit).toBeGreaterThan(0);
+          edgeTrades++;
+        }
       }
     }
+    // Most edges round to no trade; this seed also has a case that rounds to a (tiny) trade.
+    expect(edgeTrades).toBeGreaterThan(0);
   });
 });
 
@@ -173,7 +184,14 @@ describe("arbitrageGeneric on black-box curves", () => {
     }
     expect(worstInput).toBeLessThan(1e-4);
     expect(worstProfit).toBeLessThan(1e-7);
-    expect(Math.max(...calls)).toBeLessThan(1000);
+    // The search's cost, by hand from its documented settings: it brackets log(input) over
+    // [log(upper * 1e-12), log(upper)], width ln(1e12) = 27.63, and shrinks it by 1/phi = 0.618
+    // per quote until it is below ln(1 + 1e-9): 27.63 * 0.618^n < 1e-9 first at n = 50 (n = 49
+    // leaves 1.6e-9; n = 50 leaves 0.98e-9, far from rounding). A side that trades costs
+    // 1 probe + 2 first points + 50 + 1 final quote = 54; constant product pays on one side at
+    // most, so the other side costs its probe alone: 55 calls for every case here.
+    expect(calls.length).toBe(600);
+    expect(calls.every((n) => n === 55)).toBe(true);
   });
 
   it("arbitrage() uses the closed form for declared constant-product pools", () => {
@@ -276,5 +294,140 @@ describe("arbitrageGeneric on black-box curves", () => {
       expect(rel(out.output, curves[out.side === -1 ? 0 : out.side].f(out.input))).toBeLessThan(1e-12);
     }
     expect(trades).toBeGreaterThan(50);
+  });
+});
+
+describe("the generic search, beyond constant product at spot 100", () => {
+  /** A black box that records every (input, output) it was asked for. */
+  function recording(curve: (side: Side, d: number, rx: number, ry: number) => number): {
+    strategy: Strategy;
+    asked: Array<[Side, number, number]>;
+  } {
+    const asked: Array<[Side, number, number]> = [];
+    return {
+      asked,
+      strategy: {
+        name: "recording",
+        computeSwap(side, d, rx, ry) {
+          const o = curve(side, d, rx, ry);
+          asked.push([side, d, o]);
+          return o;
+        },
+      },
+    };
+  }
+
+  it("a fresh ArbTrade is 'no trade'", () => {
+    const t = new ArbTrade();
+    expect([t.side, t.input, t.output, t.profit]).toEqual([-1, 0, 0, 0]);
+  });
+
+  it("matches the closed form at spot prices from 1e-4 to 1e4 (each side's input has its own unit)", () => {
+    // Side 0 pays Y, bounded by S * x; side 1 pays X, bounded by y / S: mixing the two up is
+    // invisible at S ~ 100 with y ~ 100 x only because the bounds are generous there.
+    const rng = mulberry32(0x5ca1e);
+    const closed = new ArbTrade();
+    const generic = new ArbTrade();
+    for (let trial = 0; trial < 100; trial++) {
+      const spot = 10 ** uniform(rng, -4, 4);
+      const x = logUniform(rng, 1, 1e6);
+      const c: CpSpec = { x, y: x * spot, f0: uniform(rng, 0, 0.01), f1: uniform(rng, 0, 0.01) };
+      const prices = fairPrices(rng, c);
+      const cp = new Pool(fixedFee(c.f0 * 1e4, c.f1 * 1e4), c.x, c.y, 1);
+      const bb = new Pool(cpBlackBox(c.f0, c.f1), c.x, c.y, 1);
+      // Far outside the band (5%..100%), where the optimal input is a sizeable share of a reserve.
+      const S = trial % 2 === 0 ? prices.above * (1.05 + rng()) : prices.below / (1.05 + rng());
+      arbitrageConstantProduct(cp, S, closed);
+      arbitrageGeneric(bb, S, generic);
+      const label = `x ${c.x} y ${c.y} S ${S}`;
+      expect(closed.side, label).toBe(trial % 2 === 0 ? 0 : 1);
+      expect(generic.side, label).toBe(closed.side);
+      expect(rel(generic.input, closed.input), label).toBeLessThan(1e-4);
+      expect(rel(generic.profit, closed.profit), label).toBeLessThan(1e-7);
+    }
+  });
+
+  it("when both sides pay (rebates on both), the better side wins and the trade is the best input tried", () => {
+    // gamma > 1 on both sides: at S near spot both slopes at 0 are positive. Each side is then
+    // searched in full: 2 * 54 = 108 quotes (see the count above), the most a search can cost.
+    const rng = mulberry32(0x2b0f);
+    const out = new ArbTrade();
+    const won = [0, 0];
+    for (let trial = 0; trial < 100; trial++) {
+      const x = logUniform(rng, 1, 1000);
+      const y = x * 100 * Math.exp(uniform(rng, -0.5, 0.5));
+      const c: CpSpec = { x, y, f0: -uniform(rng, 0.001, 0.05), f1: -uniform(rng, 0.001, 0.05) };
+      const S = (y / x) * Math.exp(uniform(rng, -0.0005, 0.0005));
+      const truth = bruteCp(c, S);
+      const rec = recording((side, d, rx, ry) => (side === 0 ? cpOutput(rx, ry, c.f0, d) : cpOutput(ry, rx, c.f1, d)));
+      const pool = new Pool(rec.strategy, x, y, 1);
+      arbitrage(pool, S, out);
+      expect(rec.asked.length).toBe(108);
+      expect(out.side).toBe(truth.side);
+      expect(rel(out.profit, truth.profit)).toBeLessThan(1e-7);
+      // The reported trade is the most profitable of every input the search asked about (the
+      // final quote repeats it), on either side.
+      const profits = rec.asked.map(([side, d, o]) => (side === 0 ? o * S - d : o - d * S));
+      expect(out.profit).toBe(Math.max(...profits));
+      won[out.side === -1 ? 0 : out.side]++;
+    }
+    expect(Math.min(...won)).toBeGreaterThan(20); // both sides win some of them
+  });
+
+  it("reports the best input it tried on a single profitable side too", () => {
+    const rng = mulberry32(0xbe57);
+    const out = new ArbTrade();
+    for (let trial = 0; trial < 100; trial++) {
+      const c = randomSpec(rng);
+      const prices = fairPrices(rng, c);
+      const S = trial % 2 === 0 ? prices.above : prices.below;
+      const rec = recording((side, d, rx, ry) => (side === 0 ? cpOutput(rx, ry, c.f0, d) : cpOutput(ry, rx, c.f1, d)));
+      arbitrage(new Pool(rec.strategy, c.x, c.y, 1), S, out);
+      const profits = rec.asked.map(([side, d, o]) => (side === 0 ? o * S - d : o - d * S));
+      expect(out.profit).toBe(Math.max(...profits));
+      expect(out.side).toBe(trial % 2 === 0 ? 0 : 1);
+    }
+  });
+
+  it("a curve priced exactly at the fair price: no trade, one probe per side", () => {
+    // S = 2 and outputs d / 2 (side 0) and 2 d (side 1) make every profit exactly 0 in binary
+    // floating point: no side is profitable, so each costs only its probe.
+    const rec = recording((side, d, rx, ry) => (side === 0 ? Math.min(d / 2, rx / 2) : Math.min(2 * d, ry / 2)));
+    const pool = new Pool(rec.strategy, 100, 200, 1);
+    const out = arbitrage(pool, 2, new ArbTrade());
+    expect([out.side, out.input, out.output, out.profit]).toEqual([-1, 0, 0, 0]);
+    expect(rec.asked.map(([side]) => side)).toEqual([0, 1]);
+    for (const [side, d, o] of rec.asked) expect(side === 0 ? o * 2 - d : o - d * 2).toBe(0);
+  });
+
+  describe("degenerate pools and prices", () => {
+    const cpCurveOf = (side: Side, d: number, rx: number, ry: number): number =>
+      side === 0 ? cpOutput(rx, ry, 0.003, d) : cpOutput(ry, rx, 0.003, d);
+
+    function expectNoTrade(t: ArbTrade): void {
+      expect([t.side, t.input, t.output, t.profit]).toEqual([-1, 0, 0, 0]);
+    }
+
+    it("zero, infinite or NaN fair price: no trade, and the curve is never asked about a non-finite input", () => {
+      for (const S of [0, Infinity, NaN]) {
+        const rec = recording(cpCurveOf);
+        const bb = new Pool(rec.strategy, 100, 10000, 1);
+        const stale = Object.assign(new ArbTrade(), { side: 1, input: 5, output: 7, profit: 3 });
+        expectNoTrade(arbitrage(bb, S, stale));
+        for (const [, d] of rec.asked) expect(Number.isFinite(d) && d > 0, `S ${S} asked ${d}`).toBe(true);
+        const cp = new Pool(fixedFee(30), 100, 10000, 1);
+        expectNoTrade(arbitrage(cp, S, Object.assign(new ArbTrade(), { side: 0, input: 1, output: 1, profit: 1 })));
+      }
+    });
+
+    it("a pool rebalanced to zero capital (zero reserves): no trade, no quote", () => {
+      for (const make of [() => recording(cpCurveOf).strategy, () => fixedFee(30)]) {
+        const pool = new Pool(make(), 100, 10000, 1);
+        pool.rebalanceTo(0, 0, 100);
+        expect([pool.reserveX, pool.reserveY]).toEqual([0, 0]);
+        for (const S of [50, 100, 200]) expectNoTrade(arbitrage(pool, S, new ArbTrade()));
+        expect(pool.quoteCalls).toBe(0);
+      }
+    });
   });
 });

@@ -214,6 +214,65 @@ describe("rebalance", () => {
   });
 });
 
+describe("rebalance and capitalWeights touch only the first n entries", () => {
+  it("capitalWeights reads n scores and writes n weights of longer buffers", () => {
+    // A huge score past n would take every weight if it were read; a sentinel past n must stay.
+    const scores = Float64Array.from([1, 2, 3, 1e9, -1e9]);
+    const weights = new Float64Array(5).fill(-7);
+    capitalWeights(scores, 3, 0.5, 0.05, weights);
+    const hand = handWeights([1, 2, 3], 0.5, 0.05);
+    for (let i = 0; i < 3; i++) expect(weights[i]).toBeCloseTo(hand[i], 14);
+    expect([weights[3], weights[4]]).toEqual([-7, -7]);
+  });
+
+  it("rebalance scores only the n strategies: no normalizer needed, buffers past n untouched", () => {
+    // Exactly n pools: nothing past the strategies is read.
+    const pools = [pool(100, 10000, 0.5, 10), pool(100, 10000, 0.5, -10)];
+    const scores = new Float64Array(3).fill(-7);
+    const weights = new Float64Array(3).fill(-7);
+    rebalance(pools, 2, 100, DEFAULT_PARAMS, scores, weights);
+    expect([...scores]).toEqual([10, -30, -7]);
+    const hand = handWeights([10, -30], 1, 0.02);
+    expect(weights[0]).toBeCloseTo(hand[0], 14);
+    expect(weights[1]).toBeCloseTo(hand[1], 14);
+    expect(weights[2]).toBe(-7);
+  });
+});
+
+describe("per-capital scoring with zero starting capital", () => {
+  it("scores a pool whose epoch started with no recorded value on its absolute edge", () => {
+    // Pool 0's start value is unset (0): edge per unit of nothing is undefined, so its edge is
+    // used as it is; pool 1 started with 20000 of the total 40000 (C/N = 20000): 15/20000*20000.
+    const a = pool(100, 10000, 0.5, 12);
+    const b = pool(100, 10000, 0.5, 15, 20000);
+    expect(a.epochStartValue).toBe(0);
+    const scores = new Float64Array(2);
+    const weights = new Float64Array(2);
+    rebalance([a, b], 2, 100, { ...DEFAULT_PARAMS, scorePerCapital: true }, scores, weights);
+    expect(scores[0]).toBe(12);
+    expect(scores[1]).toBeCloseTo(15, 12);
+    const hand = handWeights([12, 15], 1, 0.02);
+    expect(weights[0]).toBeCloseTo(hand[0], 14);
+    expect(weights[1]).toBeCloseTo(hand[1], 14);
+  });
+
+  it("a pool given no capital at the last boundary scores 0, not 0 / 0", () => {
+    const rich = pool(100, 10000, 1, 30, 20000);
+    const broke = new Pool(fixedFee(30), 100, 10000, 0.5, { epochStartValue: 20000 });
+    broke.rebalanceTo(0, 0, 100); // minWeight 0 can assign a weight of exactly 0
+    const scores = new Float64Array(2);
+    const weights = new Float64Array(2);
+    rebalance([rich, broke], 2, 100, { ...DEFAULT_PARAMS, scorePerCapital: true, minWeight: 0 }, scores, weights);
+    // Total 20000 is all the rich pool's, which started with 20000: 30 / 20000 * (20000 / 2) = 15;
+    // the broke pool earned 0.
+    expect(scores[0]).toBeCloseTo(15, 12);
+    expect(scores[1]).toBe(0);
+    const hand = handWeights([15, 0], 1, 0);
+    expect(weights[0]).toBeCloseTo(hand[0], 14);
+    expect(weights[1]).toBeCloseTo(hand[1], 14);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Whole simulations: observe every rebalance from inside the strategies.
 

@@ -4,7 +4,7 @@
  * the run always finishes and the other pools trade exactly as they would next to a pool that
  * simply never quotes.
  */
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { fixedFee } from "../../env/builtins/fixed.js";
 import { starter } from "../../env/builtins/starter.js";
 import { Simulation, type PoolResult, type SimulationResult } from "../../env/simulation.js";
@@ -43,7 +43,13 @@ const others = (r: SimulationResult, bad: number): unknown[] =>
   r.pools.map((p: PoolResult, i) => (i === bad ? { ...p, name: "", quoteCalls: 0, errors: null } : p));
 
 describe("misbehaving quotes", () => {
-  const reference = run(neverTrades);
+  // Built once before the tests, not while the describe is collected: a simulation run at
+  // collection time would count as covering every line it touches for every test (Stryker's
+  // "static" mutants, run against all tests), making mutation runs several times longer.
+  let reference: SimulationResult;
+  beforeAll(() => {
+    reference = run(neverTrades);
+  });
 
   const cases: Array<[string, Strategy["computeSwap"], "quoteErrors" | "invalidQuotes"]> = [
     [

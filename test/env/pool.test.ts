@@ -131,6 +131,7 @@ describe("applyTrade keeps the books", () => {
       [1, 10, 10000, 100, /output.*paying reserve 10000/],
       [1, 1, 20000, 100, /output/],
       [0, 10, 1, 0, /price/],
+      [0, 10, 0, NaN, /price/], // an output of 0 is a valid output: the price is what is wrong
       [0, 10, 1, -3, /price/],
       [1, 10, 1, NaN, /price/],
       [1, 10, 1, Infinity, /price/],
@@ -164,6 +165,8 @@ describe("rebalanceTo", () => {
       [0.5, Infinity, 100, /value/],
       [0.5, 100, 0, /price/],
       [0.5, 100, NaN, /price/],
+      [Infinity, 100, 100, /weight/],
+      [0.5, 100, Infinity, /price/],
     ];
     for (const [w, v, S, message] of bad) {
       const p = new Pool(fixedFee(30), 100, 10000, 0.5);
@@ -297,6 +300,7 @@ describe("only the pool writes its state", () => {
       [-1, 1],
       [NaN, 1],
       [1, Infinity],
+      [Infinity, 1],
     ]) {
       expect(() => new Pool(fixedFee(30), x, y, 1)).toThrow(/reserve[XY] must be finite and > 0/);
     }
@@ -323,4 +327,283 @@ describe("the simulation trades only through applyTrade", () => {
     expect(retail).toBeGreaterThan(0);
     for (const p of r.pools) expect(rel(p.arbEdge + p.retailEdge, p.edge)).toBeLessThan(1e-9);
   });
+});
+
+describe("edge cases of the accepted ranges", () => {
+  it("takes an output of 0, a weight of 0 and a value of 0, which the ranges include", () => {
+    const p = new Pool(fixedFee(30), 100, 10000, 0.5);
+    // Receives 5 Y and pays nothing: edge 5 at any price.
+    expect(p.applyTrade(0, 5, 0, 100, "arb")).toBe(5);
+    expect([p.reserveX, p.reserveY, p.arbTrades]).toEqual([100, 10005, 1]);
+    p.rebalanceTo(0, 0, 100);
+    expect([p.capitalWeight, p.epochStartValue, p.reserveX, p.reserveY]).toEqual([0, 0, 0, 0]);
+  });
+
+  it("reads its options and the strategy's optional parts", () => {
+    const plain = new Pool(fixedFee(30), 100, 10000, 0.5);
+    expect([plain.oracle, plain.constantProduct, plain.hasAfterSwap, plain.hasEpochHook]).toEqual([
+      false,
+      true,
+      false,
+      false,
+    ]);
+    expect(plain.epochStartValue).toBe(0);
+    const hooked = new Pool(
+      { name: "hooks", computeSwap: () => 0, afterSwap() {}, onEpochBoundary() {} },
+      100,
+      10000,
+      0.5,
+      { oracle: true },
+    );
+    expect([hooked.oracle, hooked.constantProduct, hooked.hasAfterSwap, hooked.hasEpochHook]).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+    const epochOnly = new Pool({ name: "epoch", computeSwap: () => 0, onEpochBoundary() {} }, 1, 1, 1);
+    expect([epochOnly.hasAfterSwap, epochOnly.hasEpochHook]).toEqual([false, true]);
+    const swapOnly = new Pool({ name: "swap", computeSwap: () => 0, afterSwap() {} }, 1, 1, 1);
+    expect([swapOnly.hasAfterSwap, swapOnly.hasEpochHook]).toEqual([true, false]);
+  });
+
+  it("spot is y / x and valueAt is x * S + y", () => {
+    const p = new Pool(fixedFee(30), 80, 9200, 1);
+    expect(p.spot).toBe(115);
+    expect(p.valueAt(100)).toBe(17200);
+  });
+
+  it("recentre moves the spot to the fair price keeping k = x * y", () => {
+    const p = new Pool(fixedFee(30), 100, 10000, 1);
+    p.recentre(400); // k = 1e6: x = sqrt(1e6 / 400) = 50, y = sqrt(1e6 * 400) = 20000
+    expect([p.reserveX, p.reserveY]).toEqual([50, 20000]);
+  });
+});
+
+describe("a black-box quote (spec §2 containment)", () => {
+  /** A curve that returns `answer(side, input)` and records the inputs it was asked about. */
+  function box(answer: (side: Side, input: number) => unknown, asked: number[] = []): Strategy {
+    return {
+      name: "box",
+      computeSwap(side, input) {
+        asked.push(input);
+        return answer(side, input) as number;
+      },
+    };
+  }
+
+  it("passes a valid answer through and counts the call; a constant-product pool quotes without calling", () => {
+    const asked: number[] = [];
+    const p = new Pool(
+      box((side) => (side === 0 ? 99 : 9999), asked),
+      100,
+      10000,
+      1,
+    );
+    // Just below the paying reserve on each side: x = 100 pays on side 0, y = 10000 on side 1.
+    expect(p.quote(0, 3)).toBe(99);
+    expect(p.quote(1, 4)).toBe(9999);
+    expect([p.quoteCalls, p.invalidQuotes, p.quoteErrors, p.feeErrors]).toEqual([2, 0, 0, 0]);
+    expect(asked).toEqual([3, 4]);
+
+    // The declared fees decide, never computeSwap (which here disagrees with them).
+    let called = 0;
+    const declared = new Pool(
+      {
+        ...fixedFee(30),
+        computeSwap: () => {
+          called++;
+          return 1;
+        },
+      },
+      100,
+      10000,
+      1,
+    );
+    expect(declared.quote(0, 50)).toBe((100 * 0.997 * 50) / (10000 + 0.997 * 50));
+    expect([called, declared.quoteCalls]).toEqual([0, 0]);
+  });
+
+  it("never asks about an input that is not positive, and quotes it 0", () => {
+    const asked: number[] = [];
+    const p = new Pool(
+      box(() => 1, asked),
+      100,
+      10000,
+      1,
+    );
+    for (const input of [0, -0, -1, NaN, -Infinity]) {
+      expect(p.quote(0, input)).toBe(0);
+      expect(p.quote(1, input)).toBe(0);
+    }
+    expect(asked).toEqual([]);
+    expect(p.quoteCalls).toBe(0);
+    const cp = new Pool(fixedFee(30), 100, 10000, 1);
+    expect([cp.quote(0, 0), cp.quote(1, -5), cp.quote(0, NaN)]).toEqual([0, 0, 0]);
+  });
+
+  it("an output of 0 is valid; NaN, negative, infinite, non-numbers and >= the paying reserve count as 0", () => {
+    // Side 0 pays X (reserve 100), side 1 pays Y (reserve 10000): 150 is valid only on side 1.
+    const cases: Array<[Side, unknown, number]> = [
+      [0, 0, 0],
+      [1, 0, 0],
+      [1, 150, 0],
+      [0, 150, 1],
+      [0, 100, 1],
+      [1, 10000, 1],
+      [0, 99.99999999999999, 0],
+      [0, NaN, 1],
+      [0, -1e-300, 1],
+      [1, -5, 1],
+      [1, Infinity, 1],
+      [0, "12", 1],
+      [1, undefined, 1],
+    ];
+    for (const [side, answer, invalid] of cases) {
+      const p = new Pool(
+        box(() => answer),
+        100,
+        10000,
+        1,
+      );
+      const out = p.quote(side, 1);
+      expect(out, `side ${side} answer ${String(answer)}`).toBe(invalid ? 0 : answer);
+      expect([p.quoteCalls, p.invalidQuotes, p.quoteErrors]).toEqual([1, invalid, 0]);
+    }
+  });
+
+  it("a quote that throws counts as 0 and names the error; a thrown non-Error is named as it is", () => {
+    const p = new Pool(
+      box(() => {
+        throw new TypeError("bad curve");
+      }),
+      100,
+      10000,
+      1,
+    );
+    expect(p.quote(0, 1)).toBe(0);
+    expect([p.quoteCalls, p.quoteErrors, p.invalidQuotes]).toEqual([1, 1, 0]);
+    expect(p.lastError).toBe("TypeError: bad curve");
+    const q = new Pool(
+      box(() => {
+        throw "plain string";
+      }),
+      100,
+      10000,
+      1,
+    );
+    expect(q.quote(1, 1)).toBe(0);
+    expect(q.lastError).toBe("plain string");
+    // An Error is named by its class and message, whatever its own toString says.
+    const disguised = Object.assign(new RangeError("out of range"), { toString: () => "all fine" });
+    const r = new Pool(
+      box(() => {
+        throw disguised;
+      }),
+      100,
+      10000,
+      1,
+    );
+    expect(r.quote(0, 1)).toBe(0);
+    expect(r.lastError).toBe("RangeError: out of range");
+  });
+
+  it("a black box never has its (absent) fee declaration read", () => {
+    const p = new Pool(
+      box(() => 1),
+      100,
+      10000,
+      1,
+    );
+    p.syncStorage();
+    expect([p.feeErrors, p.lastError, p.gamma0, p.gamma1]).toEqual([0, "", 1, 1]);
+  });
+
+  it("quotes start from the hooks' storage: a quote's writes reach neither storage nor the next quote", () => {
+    const seen: number[] = [];
+    const p = new Pool(
+      {
+        name: "writer",
+        computeSwap(_side, _input, _x, _y, storage) {
+          seen.push(storage[0]);
+          storage[0] = 77;
+          return 1;
+        },
+      },
+      100,
+      10000,
+      1,
+    );
+    p.quote(0, 1);
+    p.quote(0, 1);
+    expect(seen).toEqual([0, 0]);
+    expect(p.storage[0]).toBe(0);
+    p.storage[0] = 5;
+    p.quote(0, 1);
+    expect(seen).toEqual([0, 0, 5]);
+  });
+});
+
+describe("hooks", () => {
+  const event: AfterSwapEvent = {
+    side: 0,
+    inputAmount: 1,
+    outputAmount: 0.5,
+    reserveX: 100,
+    reserveY: 10000,
+    simStep: 0,
+    epochStep: 0,
+    epochNumber: 0,
+    nStrategies: 1,
+    strategyIndex: 0,
+    flowCaptured: 1,
+    capitalWeight: 1,
+    competingSpotPrices: new Float64Array(0),
+  };
+  const epochEvent = {
+    epochNumber: 0,
+    newReserveX: 100,
+    newReserveY: 10000,
+    epochEdge: 0,
+    cumulativeEdge: 0,
+    capitalWeight: 1,
+  } as Parameters<NonNullable<Strategy["onEpochBoundary"]>>[0];
+
+  /** Fees in storage byte 0 (bps) and a hook that writes `bps` there, then maybe throws. */
+  function hooked(bps: number, fail: string | null): Strategy {
+    const write = (storage: Uint8Array): void => {
+      storage[0] = bps;
+      if (fail !== null) throw new Error(fail);
+    };
+    return {
+      name: "hooked",
+      computeSwap: () => 0,
+      constantProductFees(storage, out) {
+        out[0] = storage[0] / 10000;
+        out[1] = storage[0] / 10000;
+      },
+      afterSwap: (_ev, storage) => write(storage),
+      onEpochBoundary: (_ev, storage) => write(storage),
+    };
+  }
+
+  for (const which of ["afterSwap", "onEpochBoundary"] as const) {
+    const call = (p: Pool): void => (which === "afterSwap" ? p.callAfterSwap(event) : p.callEpochBoundary(epochEvent));
+
+    it(`${which}: its storage writes reach the next quote and the declared fees`, () => {
+      const p = new Pool(hooked(40, null), 100, 10000, 1);
+      expect(p.fee0).toBe(0);
+      call(p);
+      expect([p.storage[0], p.quoteStorage[0], p.fee0, p.fee1, p.hookErrors]).toEqual([40, 40, 0.004, 0.004, 0]);
+    });
+
+    it(`${which}: a throw is counted and named, and what it wrote before throwing still counts`, () => {
+      const p = new Pool(hooked(25, "hook failed"), 100, 10000, 1);
+      call(p);
+      call(p);
+      expect(p.hookErrors).toBe(2);
+      expect(p.lastError).toBe("Error: hook failed");
+      expect([p.quoteStorage[0], p.fee0]).toEqual([25, 0.0025]);
+    });
+  }
 });
