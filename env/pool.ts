@@ -257,7 +257,9 @@ export class Pool {
       throw new RangeError(`capital weight must be finite and >= 0 (got ${weight})`);
     if (!(value >= 0 && value < Infinity)) throw new RangeError(`pool value must be finite and >= 0 (got ${value})`);
     if (!(price > 0 && price < Infinity)) throw new RangeError(`fair price must be finite and > 0 (got ${price})`);
-    const spot = this.y / this.x;
+    // A pool rebalanced to weight 0 (minWeight 0 and an underflowing softmax) holds nothing and
+    // has no spot of its own: it comes back in at the fair price, half its value in each token.
+    const spot = this.x > 0 && this.y > 0 ? this.y / this.x : price;
     const y = value / (1 + price / spot);
     this.y = y;
     this.x = y / spot;

@@ -410,3 +410,33 @@ describe("rebalancing inside simulations", () => {
     expect(Math.abs(result.pools[0].finalWeight - 0.5)).toBeGreaterThan(0.01);
   });
 });
+
+describe("a pool rebalanced to weight 0", () => {
+  it("comes back at the fair price, half its value in each token (it has no spot of its own)", () => {
+    const p = new Pool(fixedFee(30), 100, 10000, 0.5);
+    p.rebalanceTo(0, 0, 95);
+    expect([p.reserveX, p.reserveY]).toEqual([0, 0]);
+    p.rebalanceTo(0.25, 5000, 120);
+    // Half the value in each token at S = 120: y = 2500, x = 2500 / 120.
+    expect(p.reserveY).toBe(2500);
+    expect(p.reserveX).toBe(2500 / 120);
+    expect(p.reserveY / p.reserveX).toBeCloseTo(120, 12);
+  });
+
+  it("keeps a simulation finite when minWeight 0 and a cold softmax starve a pool", () => {
+    // temperature 0.001 makes the 500 bps pool's weight underflow to exactly 0 after epoch 0.
+    const r = new Simulation(3, [() => fixedFee(5), () => fixedFee(500)], {
+      steps: 3000,
+      epochLen: 300,
+      minWeight: 0,
+      temperature: 0.001,
+    }).run();
+    const strategies = r.pools.slice(0, 2);
+    expect(strategies.some((p) => p.epochs.some((e) => e.weight === 0))).toBe(true);
+    for (const p of strategies) {
+      expect(Number.isFinite(p.edge)).toBe(true);
+      for (const e of p.epochs) expect(Number.isFinite(e.weight) && Number.isFinite(e.edge)).toBe(true);
+    }
+    expect(strategies[0].finalWeight + strategies[1].finalWeight).toBeCloseTo(1, 12);
+  });
+});
