@@ -259,7 +259,9 @@ export class Pool {
     if (!(price > 0 && price < Infinity)) throw new RangeError(`fair price must be finite and > 0 (got ${price})`);
     // A pool rebalanced to weight 0 (minWeight 0 and an underflowing softmax) holds nothing and
     // has no spot of its own: it comes back in at the fair price, half its value in each token.
-    const spot = this.x > 0 && this.y > 0 ? this.y / this.x : price;
+    // Reserves are both positive or both 0: the constructor refuses others, a trade never pays a
+    // whole reserve, and only a rebalance to value 0 empties a pool.
+    const spot = this.x > 0 ? this.y / this.x : price;
     const y = value / (1 + price / spot);
     this.y = y;
     this.x = y / spot;

@@ -337,6 +337,10 @@ describe("edge cases of the accepted ranges", () => {
     expect([p.reserveX, p.reserveY, p.arbTrades]).toEqual([100, 10005, 1]);
     p.rebalanceTo(0, 0, 100);
     expect([p.capitalWeight, p.epochStartValue, p.reserveX, p.reserveY]).toEqual([0, 0, 0, 0]);
+    // Emptied, it has no spot of its own: the next weight brings it back at the fair price,
+    // half the value in each token (spec §4.3): y = 3000 / 2, x = y / 120.
+    p.rebalanceTo(0.3, 3000, 120);
+    expect([p.reserveX, p.reserveY, p.capitalWeight]).toEqual([1500 / 120, 1500, 0.3]);
   });
 
   it("reads its options and the strategy's optional parts", () => {
