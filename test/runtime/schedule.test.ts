@@ -4,7 +4,7 @@
  * is the u64 floor(b * 1e14)) and the constant-product closed form with the fee on the input.
  */
 import { describe, expect, it } from "vitest";
-import { agentHooks, type AgentSwapEvent, writeAgentFees } from "../../runtime/schedule.js";
+import { type AgentHookOptions, agentHooks, type AgentSwapEvent, writeAgentFees } from "../../runtime/schedule.js";
 
 function storage(): { bytes: Uint8Array; v: DataView } {
   const bytes = new Uint8Array(1024);
@@ -29,7 +29,9 @@ const ev = (simStep: number): AgentSwapEvent => ({
   capitalWeight: 0.4,
 });
 
-function hooks(initialFeesBps: [number, number] | null, decide = (): void => {}) {
+type Decide = AgentHookOptions<AgentSwapEvent>["decide"];
+
+function hooks(initialFeesBps: [number, number] | null, decide: Decide = () => {}) {
   return agentHooks({ name: "t", decisionInterval: 10, epochLen: 100, initialFeesBps, decide });
 }
 
