@@ -21,7 +21,7 @@ export const TABLE = {
   "runtime/features.ts": ["test/runtime/runtime.test.ts"],
   "runtime/mapping.ts": ["test/runtime/runtime.test.ts"],
   "runtime/mlp.ts": ["test/runtime/runtime.test.ts"],
-  "runtime/schedule.ts": ["test/runtime/runtime.test.ts"],
+  "runtime/schedule.ts": ["test/runtime/runtime.test.ts", "test/runtime/schedule.test.ts"],
   "runtime/policy.ts": ["test/runtime/runtime.test.ts"],
 };
 

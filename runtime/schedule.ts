@@ -81,13 +81,14 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
   const initialBps = opts.initialFeesBps;
   // The initial fees exactly as they would read back from storage (u64 WAD, floored).
   const initial = initialBps === null ? null : storedFeeFractions(initialBps);
-  const feesSet = (v: DataView): boolean => initial === null || viewReadU64(v, AGENT_SLOT.feesSet) !== 0;
+  const feesSet = (v: DataView): boolean => viewReadU64(v, AGENT_SLOT.feesSet) !== 0;
+  // Without initial fees the fee slots are always in force (the caller writes them).
   const fee = (v: DataView, side: 0 | 1): number =>
-    feesSet(v) || initial === null
+    initial === null || feesSet(v)
       ? viewReadFeeBps(v, side === 0 ? SLOT.fee0Wad : SLOT.fee1Wad) / 10000
       : initial[side];
   const materialise = (v: DataView): void => {
-    if (!feesSet(v) && initialBps !== null) writeAgentFees(v, initialBps[0], initialBps[1]);
+    if (initialBps !== null && !feesSet(v)) writeAgentFees(v, initialBps[0], initialBps[1]);
   };
   return {
     name: opts.name,

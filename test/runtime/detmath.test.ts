@@ -53,6 +53,39 @@ describe("deterministic math (runtime/detmath.ts)", () => {
     expect(detTanh(NaN)).toBeNaN();
   });
 
+  it("exp saturates to Infinity and 0 far outside its range, and reaches the range's ends", () => {
+    for (const x of [709.79, 1e6, 1e300, Infinity]) expect(detExp(x)).toBe(Infinity);
+    for (const x of [-746, -1e6, -1e300, -Infinity]) expect(detExp(x)).toBe(0);
+    expect(detLog(NaN)).toBeNaN();
+    // e^709 is finite (max double is e^709.78...); 3 ulp as in the sweep above.
+    expect(ulps(detExp(709), Math.exp(709))).toBeLessThanOrEqual(3);
+    // e^-745 rounds to the smallest subnormal, 2^-1074.
+    expect(detExp(-745)).toBe(2 ** -1074);
+    // Subnormal results (x < ln 2^-1022 = -708.39...): one rounding to the 2^-1074 grid each, so
+    // detExp and the platform's exp differ by at most one grid step.
+    for (let x = -745; x < -708.4; x += 0.37) {
+      expect(Math.abs(detExp(x) - Math.exp(x))).toBeLessThanOrEqual(2 ** -1074);
+    }
+  });
+
+  it("log is accurate where the series is longest, at m near sqrt(2) and sqrt(1/2)", () => {
+    // |s| reaches 0.1716 there, so every term of the s^2 series counts; e = 0 keeps log x small
+    // (0.35 at most), where the absolute 3 eps bound of the sweep above would hide them. The
+    // 3-ulp bound is the file's accuracy claim.
+    for (let i = 0; i <= 2000; i++) {
+      for (const x of [1.35 + (i * 0.0664) / 2000, 0.66 + (i * 0.0471) / 2000]) {
+        expect(ulps(detLog(x), Math.log(x))).toBeLessThanOrEqual(3);
+      }
+    }
+  });
+
+  it("tanh saturates at +-1 for huge and infinite x", () => {
+    for (const x of [1000, 1e300, Infinity]) {
+      expect(detTanh(x)).toBe(1);
+      expect(detTanh(-x)).toBe(-1);
+    }
+  });
+
   it("log inverts exp up to the conditioning of the round trip", () => {
     // exp rounds to 1 ulp of e^x, which log turns into an absolute error of about eps:
     // the bound is absolute (eps * max(1, |x|)), not relative to a small x.

@@ -13,7 +13,7 @@ import {
   viewReadFeatures,
 } from "../../runtime/features.js";
 import { actionToFeeBps, MAX_POOLS, observationFromFeatures } from "../../runtime/mapping.js";
-import { type DenseLayer, mlpForward, mlpWeights } from "../../runtime/mlp.js";
+import { type DenseLayer, mlpForward, mlpNormalize, mlpWeights } from "../../runtime/mlp.js";
 import { policyAgent, policyFees } from "../../runtime/policy.js";
 import { agentHooks, type AgentSwapEvent, storedFeeFractions } from "../../runtime/schedule.js";
 import {
@@ -201,6 +201,26 @@ describe("runtime/mlp.ts", () => {
     expect(out[0]).toBe(1 + 4 - 6);
     expect(w.buffers).toEqual(buffers);
     expect(w.buffers[0]).toBe(buffers[0]);
+  });
+
+  it("writes only the network's own entries of a longer output buffer", () => {
+    const w = mlpWeights(LAYERS, [1, -1], [4 - 1e-8, 1 - 1e-8], 1.5);
+    // Two inputs, one output: entry 2 of `norm` and entry 1 of `out` are the caller's.
+    const norm = Float64Array.from([9, 9, 7]);
+    expect(Array.from(mlpNormalize(w, [3, 0], norm))).toEqual([1, 1, 7]);
+    const out = Float64Array.from([9, 7]);
+    mlpForward(w, [3, 0], out);
+    expect(out[0]).toBeCloseTo(1 - 4 * Math.tanh(1.25), 15);
+    expect(out[1]).toBe(7);
+  });
+
+  it("gives relu(-0) = +0, as the Rust export's `if s > 0.0 { s } else { 0.0 }` does", () => {
+    // s = bias -0 + x * 0 with x = -1: -0 + -0 = -0; relu must still give +0 (bit-identical exports).
+    const layers: DenseLayer[] = [{ inputs: 1, outputs: 1, activation: "relu", kernel: [0], bias: [-0] }];
+    const w = mlpWeights(layers, [0], [1 - 1e-8], 10);
+    const out = Float64Array.from([5]);
+    mlpForward(w, [-1], out);
+    expect(Object.is(out[0], 0)).toBe(true);
   });
 });
 
