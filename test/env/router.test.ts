@@ -447,3 +447,16 @@ describe("router, dust", () => {
     }
   });
 });
+
+describe("router, size", () => {
+  it("routes as many pools as it was built for, and refuses one more", () => {
+    const pools = [0, 1, 2].map(() => new Pool(fixedFee(30), 100, 10000, 1 / 3));
+    const router = new Router(3);
+    const alloc = routeOnce(router, pools, 1, 3);
+    for (const a of alloc) expect(a).toBeCloseTo(1, 12); // identical pools split evenly
+    const small = new Router(2);
+    expect(() => small.route(pools, 1, 3, new Float64Array(3))).toThrow(
+      new RangeError("router built for 2 pools, got 3"),
+    );
+  });
+});
