@@ -108,6 +108,26 @@ describe("router refinement: quote counts at the documented budget", () => {
     }
   });
 
+  it("a line beside a closed-form pool: its allocation inside a segment costs 16 + 5 + 6 * 6 = 57 quotes", () => {
+    // f(x) = 64 x next to a closed-form pool (rin 100, rout 10000, 30 bps) that takes 24.887 at
+    // marginal 64, so the line gets amount - 24.887: 39.11 of 64 (103.11 of 128), inside the top
+    // grid segment [amount/2, amount], away from every point the refinement adds. Round 0 splits
+    // that segment (4 points) and halves its left neighbour (no right one): 5 quotes. From round 1
+    // the allocation sits inside one of the last round's fifths, with a neighbour on each side at
+    // least as wide, so each round costs 4 + 2 = 6. The segment is amount/2 / 5^r wide, <= 1e-5
+    // of the order first at r = 7, so rounds 1..6 refine: 16 + 5 + 6 * 6 = 57. (The neighbours'
+    // halves, >= amount/4 / 5^6 = 1.6e-5 of the order, always clear the 1e-5 threshold.)
+    const router = new Router(2);
+    for (const amount of [64, 128]) {
+      const line = bbPool((x) => 64 * x);
+      const alloc = route(router, [line, new Pool(fixedFee(30), 100, 10000, 0.5)], 1, amount);
+      expect(alloc[0] / amount).toBeGreaterThan(0.6);
+      expect(alloc[0] / amount).toBeLessThan(0.85);
+      expect(line.quoteCalls, `order ${amount}`).toBe(57);
+      expect(router.lastQuoteCalls).toBe(57);
+    }
+  });
+
   it("each black-box pool spends at most 16 + 8 * 6 = 64 quotes, and some orders need all of them", () => {
     // 16 grid quotes, then at most 8 rounds of 4 inside points + 2 neighbour midpoints. On smooth
     // curves the chord allocation moves as points are added, so some orders keep refining up to
