@@ -324,3 +324,20 @@ describe("router refinement: kinks on and between grid points", () => {
     expect(worst).toBeGreaterThan(0); // the family is not trivially exact
   });
 });
+
+describe("router chord walk: saturating curves", () => {
+  it("sends no input where it buys nothing: pools that stop paying keep exactly their paying part", () => {
+    // A pays 2 per unit up to amount/4, B pays 1 per unit up to amount/8, both nothing after. The
+    // trader's best is to spend amount/4 + amount/8 and keep the rest: input sent past a kink
+    // buys no output. Kinks on grid points make the chord model exact there.
+    const router = new Router(2);
+    for (const amount of [1, 64, 1000]) {
+      const a = bbPool(plCurve({ kinks: [amount / 4], slopes: [2, 0] }));
+      const b = bbPool(plCurve({ kinks: [amount / 8], slopes: [1, 0] }));
+      const alloc = route(router, [a, b], 1, amount);
+      expect(Array.from(alloc)).toEqual([amount / 4, amount / 8]);
+      const lone = route(router, [a], 0, amount);
+      expect(Array.from(lone)).toEqual([amount / 4]);
+    }
+  });
+});
