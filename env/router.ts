@@ -27,7 +27,11 @@ const SEGMENT_REL_TOL = 1e-5;
 const MIN_GAP_REL = 1e-9;
 /** Allocations below this fraction of the order are dropped (spec §2). */
 export const DUST_REL = 1e-9;
-const CAPACITY = INITIAL_POINTS + 1 + (REFINE_POINTS + 2) * MAX_ROUNDS + 2;
+/**
+ * Points per chord model: the grid and the origin, then at most MAX_ROUNDS refining rounds of
+ * REFINE_POINTS inside points and one midpoint in each neighbour. No model can outgrow it.
+ */
+const CAPACITY = INITIAL_POINTS + 1 + (REFINE_POINTS + 2) * MAX_ROUNDS;
 
 export class Router {
   /** Quote calls made by the last route() on black-box pools. */
@@ -158,7 +162,6 @@ export class Router {
   private insertPoint(pool: Pool, side: Side, b: number, x: number, minGap: number): void {
     const base = b * CAPACITY;
     const m = this.count[b];
-    if (m >= CAPACITY) return;
     let k = m;
     while (k > 0 && this.xs[base + k - 1] >= x) k--;
     if (k > 0 && x - this.xs[base + k - 1] < minGap) return;
@@ -232,7 +235,6 @@ export class Router {
   private refineAround(pool: Pool, b: number, side: Side, x: number, amount: number): boolean {
     const base = b * CAPACITY;
     const m = this.count[b];
-    if (m + REFINE_POINTS + 2 > CAPACITY) return false;
     let k = 1;
     while (k < m - 1 && this.xs[base + k] < x) k++;
     // Segment [xs[k-1], xs[k]] holds x; a breakpoint allocation takes both neighbours.
@@ -302,7 +304,7 @@ export class Router {
       }
       if (taken + group + cp >= amount) {
         // lambda* = s: closed forms at s, the group shares what is left.
-        const share = group > 0 ? (amount - taken - cp) / group : 0;
+        const share = (amount - taken - cp) / group; // group > 0: it holds the head segment
         for (let b = 0; b < nbb; b++) {
           const base = b * CAPACITY;
           alloc[this.bb[b]] = this.xs[base + ptr[b] - 1] + this.partial[b] * share;
