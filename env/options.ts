@@ -24,7 +24,7 @@ export interface OptionCheck {
 export interface OptionBody<V> {
   /** The protocol's snake_case name. */
   readonly wire: string;
-  /** Command-line flag with its placeholder ("--epoch-len <n>", "--no-retail"); null: no flag. */
+  /** Command-line flag with its argument name ("--epoch-len <n>", "--no-retail"); null: no flag. */
   readonly flag: string | null;
   readonly check: OptionCheck;
   /** The default; undefined: none (a market pin is drawn per simulation unless given). */

@@ -48,7 +48,7 @@ const TWO_32 = 4294967296;
  */
 export class StorageViews {
   private storage: Uint8Array | null = null;
-  /** The view of `storage`; an empty placeholder until the first call, when `storage` is null. */
+  /** The view of `storage`; an empty view until the first call, when `storage` is null. */
   private dataView: DataView = new DataView(new ArrayBuffer(0));
 
   of(storage: Uint8Array): DataView {
