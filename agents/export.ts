@@ -479,8 +479,9 @@ function generateRust(p: ExportablePolicy, name: string, nStrategies: number): s
     "//",
     "// Build: rustc --edition 2021 --crate-type cdylib -O <this file>   (no crates needed)",
     "// Exports __prop_amm_compute_swap, __prop_amm_after_swap (tags 2 and 5) and __prop_amm_get_name.",
-    `// Baked in: ${nStrategies} strategies per simulation (the reset decision, quoted before any hook`,
-    "// runs, observes the number of pools; `propamm export` can bake another count), and",
+    `// Baked in: ${nStrategies} strategies per simulation, for the reset decision (quoted before any`,
+    "// hook runs, it observes the number of pools) when the engine does not say: prop-amm gym calls",
+    "// __prop_amm_init with the real count first; `propamm export` can bake another default. And",
     `// epochLen ${m.epochLen} (the epoch event does not carry the step; the schedule derives it).`,
   ].join("\n");
   const layers = p.spec.layers;
@@ -515,7 +516,8 @@ const DECISION_INTERVAL: f64 = ${rustNumber(m.decisionInterval)};
 /// The epoch length the policy was trained with: scales the epoch-step feature and, since the
 /// epoch event does not carry the step, places the epoch-boundary decision.
 const EPOCH_LEN: f64 = ${rustNumber(m.epochLen)};
-/// Strategies in the simulation (pools before the normalizer), for the reset decision.
+/// Strategies in the simulation (pools before the normalizer), for the reset decision when the
+/// engine does not call __prop_amm_init.
 const N_STRATEGIES: f64 = ${rustNumber(nStrategies)};
 /// The action range [-1, 1] maps linearly onto [FEE_MIN_BPS, FEE_MAX_BPS].
 const FEE_MIN_BPS: f64 = ${rustNumber(m.feeMinBps)};

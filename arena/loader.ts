@@ -13,9 +13,11 @@ import type { StrategySource } from "../env/simulation.js";
 import type { Strategy } from "../env/strategy.js";
 import { loadPolicy } from "../agents/checkpoint.js";
 import { policyStrategy } from "../agents/policy-strategy.js";
+import { compileRustStrategy } from "./rust.js";
+import { loadWasmFile } from "./wasm-strategy.js";
 
 export function looksLikeFile(spec: string): boolean {
-  return /\.(m?js|ts|mts)$/.test(spec) || spec.includes("/") || spec.includes("\\");
+  return /\.(m?js|ts|mts|rs|wasm)$/.test(spec) || spec.includes("/") || spec.includes("\\");
 }
 
 /** Checks that a value is a usable strategy; the message names what is missing. */
@@ -49,6 +51,9 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
 export async function loadStrategyFile(file: string): Promise<StrategySource> {
   const path = resolve(file);
   if (!existsSync(path)) throw new ConfigError(`strategy file not found: ${file}`);
+  // Rust (spec §3.5): compiled to WebAssembly, cached, run with no imports.
+  if (/\.rs$/.test(path)) return loadWasmFile(compileRustStrategy(file).wasmPath, file).source;
+  if (/\.wasm$/.test(path)) return loadWasmFile(path, file).source;
   let mod: Record<string, unknown>;
   try {
     mod = await importModule(path);

@@ -28,6 +28,29 @@ export function toNano(v: number): bigint {
   return BigInt(scaled);
 }
 
+const TWO_32 = 4294967296;
+
+/**
+ * Writes toNano(v) as a little-endian u64 at `offset` without a BigInt: floor(v * 1e9) is an
+ * integer double below 2^64, so its high and low 32-bit halves are exact. For hot paths (quotes
+ * to WebAssembly strategies); a test checks it against toNano.
+ */
+export function setNano(view: DataView, offset: number, v: number): void {
+  let lo = 0;
+  let hi = 0;
+  if (v > 0) {
+    const scaled = Math.floor(v * 1e9);
+    if (scaled < TWO_64) {
+      hi = Math.floor(scaled / TWO_32);
+      lo = scaled - hi * TWO_32;
+    } else {
+      hi = lo = TWO_32 - 1;
+    }
+  }
+  view.setUint32(offset, lo, true);
+  view.setUint32(offset + 4, hi, true);
+}
+
 export function fromNano(n: bigint): number {
   return Number(n) / 1e9;
 }

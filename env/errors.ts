@@ -34,6 +34,10 @@ export const ERROR_CODES = {
   CONFIG: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   CHECKPOINT: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   EXPORT: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
+  /** A strategy file that does not build or load (a Rust compile error, a bad WebAssembly module). */
+  STRATEGY: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
+  /** A tool the command needs is not installed (rustc for WebAssembly): the machine, not the input. */
+  TOOLCHAIN: { exit: EXIT_FAILED, wire: "CONFIG" },
   ENV: { exit: EXIT_FAILED, wire: "ENV" },
   BAD_ACTION: { exit: EXIT_BAD_INPUT, wire: "BAD_ACTION" },
   BAD_MESSAGE: { exit: EXIT_BAD_INPUT, wire: "BAD_MESSAGE" },

@@ -16,8 +16,25 @@ export interface TradeFeatureEvent {
   flowCaptured: number;
 }
 
+const TWO_64 = 18446744073709551616;
+
+/**
+ * An amount as the native ABI carries it (spec §3.4): floor(v * 1e9) nano, read back as
+ * nano / 1e9 (NaN or v <= 0 -> 0, overflow -> 2^64 - 1).
+ */
+export function wireAmount(v: number): number {
+  if (!(v > 0)) return 0;
+  const scaled = Math.floor(v * 1e9);
+  return (scaled < TWO_64 ? scaled : TWO_64) / 1e9;
+}
+
+/**
+ * The features see the trade as the native ABI carries it (reserves in nano, flow as f32), as
+ * the seed's native starter does, so that an exported Rust policy, which sees only the wire,
+ * computes the same bits as the env and the JavaScript export.
+ */
 export function updateFeatures(v: DataView, ev: TradeFeatureEvent): void {
-  const spot = ev.reserveY / ev.reserveX;
+  const spot = wireAmount(ev.reserveY) / wireAmount(ev.reserveX);
   let lastSpot = viewReadF64(v, SLOT.lastSpot);
   let vol = viewReadF64(v, SLOT.volatility);
   let flowEma = viewReadF64(v, SLOT.flowEma);
@@ -29,7 +46,7 @@ export function updateFeatures(v: DataView, ev: TradeFeatureEvent): void {
   }
   // detLog, not Math.log: an exported Rust policy computes the same bits (runtime/detmath.ts).
   vol = 0.05 * Math.abs(detLog(spot / lastSpot)) + 0.95 * vol;
-  flowEma = 0.1 * ev.flowCaptured + 0.9 * flowEma;
+  flowEma = 0.1 * Math.fround(ev.flowCaptured) + 0.9 * flowEma;
   viewWriteF64(v, SLOT.volatility, vol);
   viewWriteF64(v, SLOT.flowEma, flowEma);
   viewWriteF64(v, SLOT.lastSpot, spot);

@@ -110,7 +110,8 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
       const v = hookViews.of(storage);
       materialise(v);
       updateFeatures(v, ev);
-      viewWriteF64(v, SLOT.capitalWeight, ev.capitalWeight);
+      // The capital weight as the wire carries it (f32, spec §3.4), as an exported Rust policy reads it.
+      viewWriteF64(v, SLOT.capitalWeight, Math.fround(ev.capitalWeight));
       viewWriteF64(v, AGENT_SLOT.epochStep, ev.epochStep);
       viewWriteF64(v, AGENT_SLOT.nPools, ev.nStrategies);
       if (ev.simStep - viewReadF64(v, AGENT_SLOT.lastDecisionStep) >= interval) {
@@ -125,7 +126,7 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
       // The starter's epoch updates, without its fee adjustments (the policy sets fees).
       viewWriteF64(v, SLOT.volatility, 0.5 * viewReadF64(v, SLOT.volatility) + 0.5 * INITIAL_VOL);
       viewWriteU64(v, SLOT.tradesThisEpoch, 0);
-      viewWriteF64(v, SLOT.capitalWeight, ev.capitalWeight);
+      viewWriteF64(v, SLOT.capitalWeight, Math.fround(ev.capitalWeight));
       viewWriteU64(v, SLOT.epochNumber, ev.epochNumber);
       viewWriteF64(v, AGENT_SLOT.epochStep, 0);
       // The boundary follows the epoch's last step; the event does not carry it, the config does.

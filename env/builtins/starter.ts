@@ -57,12 +57,14 @@ export function starter(): Strategy {
       const v = hookViews.of(storage);
       viewWriteF64(v, SLOT.volatility, 0.5 * viewReadF64(v, SLOT.volatility) + 0.5 * 0.003);
       viewWriteU64(v, SLOT.tradesThisEpoch, 0);
-      const adj = ev.capitalWeight < 0.15 ? -5 : ev.capitalWeight > 0.5 ? 5 : 0;
+      // The weight as the native ABI carries it (f32, spec §3.4), as the seed's starter reads it.
+      const weight = Math.fround(ev.capitalWeight);
+      const adj = weight < 0.15 ? -5 : weight > 0.5 ? 5 : 0;
       if (adj !== 0) {
         viewWriteFeeBps(v, SLOT.fee0Wad, Math.max(MIN_FEE_BPS, viewReadFeeBps(v, SLOT.fee0Wad) + adj));
         viewWriteFeeBps(v, SLOT.fee1Wad, Math.max(MIN_FEE_BPS, viewReadFeeBps(v, SLOT.fee1Wad) + adj));
       }
-      viewWriteF64(v, SLOT.capitalWeight, ev.capitalWeight);
+      viewWriteF64(v, SLOT.capitalWeight, weight);
       viewWriteU64(v, SLOT.epochNumber, ev.epochNumber);
     },
   };

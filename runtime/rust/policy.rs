@@ -323,25 +323,38 @@ fn current_fee(st: &Storage, side: u8) -> f64 {
     wad as f64 / WAD_PER_BPS / 10000.0
 }
 
-/// The reset decision's fees (bps): the policy on the features before any trade. Computed once
-/// (quotes before the first hook would otherwise each run the network). Atomics rather than
-/// std::sync::OnceLock so that older compilers build it too (Debian 12's rustc 1.63, the CI
-/// fallback); two threads racing compute the same deterministic bits.
+// The reset decision is the policy on the features before any trade, which include the number
+// of strategies. An engine that knows it calls `__prop_amm_init` first (prop-amm gym does, once
+// per simulation); otherwise the baked N_STRATEGIES stands. Atomics rather than
+// std::sync::OnceLock so that older compilers build it too (Debian 12's rustc 1.63); two threads
+// racing compute the same deterministic bits.
+static N_TOLD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static RESET_READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static RESET_FEE0: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static RESET_FEE1: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Strategies in the simulation (pools before the normalizer): as told, else as baked.
+fn n_strategies() -> f64 {
+    match N_TOLD.load(std::sync::atomic::Ordering::Acquire) {
+        0 => N_STRATEGIES,
+        n => n as f64,
+    }
+}
+
+/// The reset decision's fees (bps). Computed once per count of strategies (quotes before the
+/// first hook would otherwise each run the network).
 fn reset_fees_bps() -> (f64, f64) {
-    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    static READY: AtomicBool = AtomicBool::new(false);
-    static FEE0: AtomicU64 = AtomicU64::new(0);
-    static FEE1: AtomicU64 = AtomicU64::new(0);
-    if READY.load(Ordering::Acquire) {
+    use std::sync::atomic::Ordering;
+    if RESET_READY.load(Ordering::Acquire) {
         return (
-            f64::from_bits(FEE0.load(Ordering::Relaxed)),
-            f64::from_bits(FEE1.load(Ordering::Relaxed)),
+            f64::from_bits(RESET_FEE0.load(Ordering::Relaxed)),
+            f64::from_bits(RESET_FEE1.load(Ordering::Relaxed)),
         );
     }
     let fees = decide(&initial_features());
-    FEE0.store(fees.0.to_bits(), Ordering::Relaxed);
-    FEE1.store(fees.1.to_bits(), Ordering::Relaxed);
-    READY.store(true, Ordering::Release);
+    RESET_FEE0.store(fees.0.to_bits(), Ordering::Relaxed);
+    RESET_FEE1.store(fees.1.to_bits(), Ordering::Relaxed);
+    RESET_READY.store(true, Ordering::Release);
     fees
 }
 
@@ -394,9 +407,9 @@ fn initial_features() -> Features {
     Features {
         sigma_hat: INITIAL_VOL,
         flow_ema: INITIAL_FLOW_EMA,
-        capital_weight: 1.0 / N_STRATEGIES,
+        capital_weight: 1.0 / n_strategies(),
         epoch_step: 0.0,
-        n_pools: N_STRATEGIES + 1.0,
+        n_pools: n_strategies() + 1.0,
     }
 }
 
@@ -642,6 +655,36 @@ pub extern "C" fn __prop_amm_after_swap(data: *const u8, len: usize, storage: *m
         epoch_boundary(d, &mut st);
     }
     unsafe { std::ptr::copy(st.as_ptr(), storage, STORAGE_BYTES) };
+}
+
+/// prop-amm gym's extension (spec §3.5): declares that the quote is constant product with the fee
+/// on the input, and writes the side-0 and side-1 fees (fractions) for `storage` (1024 bytes) to
+/// `out` (two f64). The engine then prices the pool in closed form, as it does the JS export.
+#[no_mangle]
+pub extern "C" fn __prop_amm_constant_product_fees(storage: *const u8, out: *mut f64) {
+    if storage.is_null() || out.is_null() {
+        return;
+    }
+    let mut st: Storage = [0u8; STORAGE_BYTES];
+    st.copy_from_slice(unsafe { std::slice::from_raw_parts(storage, STORAGE_BYTES) });
+    unsafe {
+        std::ptr::write_unaligned(out, current_fee(&st, 0));
+        std::ptr::write_unaligned(out.add(1), current_fee(&st, 1));
+    }
+}
+
+/// prop-amm gym's extension (spec §3.5): called once per simulation before any other call, with
+/// the number of strategies (pools before the normalizer) and this pool's index. The reference
+/// engine does not call it; the baked N_STRATEGIES then stands.
+#[no_mangle]
+pub extern "C" fn __prop_amm_init(n_strategies: u32, _strategy_index: u32) {
+    use std::sync::atomic::Ordering;
+    if n_strategies == 0 {
+        return;
+    }
+    if N_TOLD.swap(n_strategies as u64, Ordering::AcqRel) != n_strategies as u64 {
+        RESET_READY.store(false, Ordering::Release);
+    }
 }
 
 /// Writes the strategy's name (UTF-8, truncated to max_len bytes); returns the bytes written.

@@ -247,6 +247,13 @@ function detmathInputs(): number[] {
  * the policy evaluated on thousands of feature vectors, where a one-ulp slip in the network
  * shows up in the WAD fee slots (a simulation mostly absorbs it).
  */
+/**
+ * The event each after-swap payload was encoded from. The features read a trade at the wire's
+ * precision (floor to nano, spec §3.4), which is not idempotent on already-decoded values, so the
+ * JS export replays the original event, as it got it in the engine, and the Rust side its bytes.
+ */
+const RAW_EVENT = new WeakMap<Uint8Array, AfterSwapEvent>();
+
 function randomDecisionPayloads(n: number, seed: number): Uint8Array[] {
   const rnd = mulberry32(seed);
   const out: Uint8Array[] = [];
@@ -282,7 +289,9 @@ function randomDecisionPayloads(n: number, seed: number): Uint8Array[] {
       capitalWeight: rnd() < 0.1 ? 0.02 : rnd(),
       competingSpotPrices: new Float64Array(8).fill(NaN),
     };
-    out.push(encodeAfterSwap(event, storage));
+    const payload = encodeAfterSwap(event, storage);
+    RAW_EVENT.set(payload, event);
+    out.push(payload);
   }
   return out;
 }
@@ -470,7 +479,10 @@ describe.skipIf(!hasRustc)("propamm export: Rust", () => {
       return {
         ...s,
         afterSwap(ev, storage) {
-          hooks.push(encodeAfterSwap(ev, storage));
+          const payload = encodeAfterSwap(ev, storage);
+          // The engine reuses its event object: keep a copy.
+          RAW_EVENT.set(payload, { ...ev, competingSpotPrices: ev.competingSpotPrices.slice() });
+          hooks.push(payload);
           s.afterSwap!(ev, storage);
         },
         onEpochBoundary(ev, storage) {
@@ -484,12 +496,12 @@ describe.skipIf(!hasRustc)("propamm export: Rust", () => {
     // Plus decisions on random features and storages, where a slip in the Rust runtime cannot hide.
     hooks.push(...randomDecisionPayloads(3000, 22), ...randomEpochPayloads(500, 23));
 
-    // 2. Replay the decoded payloads (amounts in nano, f32 fields: what the Rust side sees) on a fresh JS export.
+    // 2. Replay the events on a fresh JS export, from the storages the payloads carry.
     const fresh = js(ctx!);
     const expected = hooks.map((h) => {
       if (h[0] === TAG_AFTER_SWAP) {
-        const { event, storage } = decodeAfterSwap(h);
-        fresh.afterSwap!(event, storage);
+        const { storage } = decodeAfterSwap(h);
+        fresh.afterSwap!(RAW_EVENT.get(h)!, storage);
         return storage;
       }
       const { event, storage } = decodeEpochBoundary(h);

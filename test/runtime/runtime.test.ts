@@ -109,12 +109,13 @@ describe("runtime/features.ts", () => {
     updateFeatures(v, { reserveX: 100, reserveY: 10000, flowCaptured: 0.2 });
     expect(viewReadF64(v, SLOT.lastSpot)).toBe(100);
     expect(viewReadF64(v, SLOT.volatility)).toBe(0.95 * INITIAL_VOL); // log(1) = 0
-    expect(viewReadF64(v, SLOT.flowEma)).toBe(0.1 * 0.2 + 0.9 * INITIAL_FLOW_EMA);
+    // Flow is read as the native ABI carries it, an f32 (spec §3.4).
+    expect(viewReadF64(v, SLOT.flowEma)).toBe(0.1 * Math.fround(0.2) + 0.9 * INITIAL_FLOW_EMA);
     expect(u64(v, SLOT.tradesThisEpoch)).toBe(1n);
     updateFeatures(v, { reserveX: 50, reserveY: 10000, flowCaptured: 0 }); // spot doubles
     expect(viewReadF64(v, SLOT.volatility)).toBe(0.05 * Math.abs(detLog(2)) + 0.95 * (0.95 * INITIAL_VOL));
     expect(viewReadF64(v, SLOT.volatility)).toBeCloseTo(0.05 * Math.LN2 + 0.95 * 0.95 * INITIAL_VOL, 15);
-    expect(viewReadF64(v, SLOT.flowEma)).toBe(0.9 * (0.1 * 0.2 + 0.9 * INITIAL_FLOW_EMA));
+    expect(viewReadF64(v, SLOT.flowEma)).toBe(0.9 * (0.1 * Math.fround(0.2) + 0.9 * INITIAL_FLOW_EMA));
     expect(viewReadF64(v, SLOT.lastSpot)).toBe(200);
     expect(u64(v, SLOT.tradesThisEpoch)).toBe(2n);
   });
@@ -246,7 +247,7 @@ describe("runtime/schedule.ts", () => {
     expect(viewReadF64(v, AGENT_SLOT.epochStep)).toBe(0);
     expect(u64(v, SLOT.tradesThisEpoch)).toBe(0n);
     expect(u64(v, SLOT.epochNumber)).toBe(2n);
-    expect(viewReadF64(v, SLOT.capitalWeight)).toBe(0.7);
+    expect(viewReadF64(v, SLOT.capitalWeight)).toBe(Math.fround(0.7)); // an f32 on the wire (spec §3.4)
   });
 
   it("quotes the initial fees, as stored, until the first hook writes them", () => {
