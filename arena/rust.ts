@@ -13,7 +13,16 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,7 +105,8 @@ export function findWasmRustc(): RustToolchain {
 
 /** Where compiled modules live: PROPAMM_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache, /prop-amm-gym. */
 export function cacheDir(): string {
-  const base = process.env.PROPAMM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prop-amm-gym");
+  const base =
+    process.env.PROPAMM_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prop-amm-gym");
   return resolve(base);
 }
 
@@ -146,18 +156,18 @@ export function shimFor(source: string, file: string): string {
     const stem = basename(file).replace(/\.rs$/, "");
     lines.push(
       "#[no_mangle]",
-      "pub extern \"C\" fn __prop_amm_compute_swap(data: *const u8, len: usize) -> u64 {",
+      'pub extern "C" fn __prop_amm_compute_swap(data: *const u8, len: usize) -> u64 {',
       `    ${sdkPath}::ffi_compute_swap(data, len, compute_swap)`,
       "}",
       "#[no_mangle]",
-      "pub extern \"C\" fn __prop_amm_after_swap(data: *const u8, len: usize, storage: *mut u8) {",
+      'pub extern "C" fn __prop_amm_after_swap(data: *const u8, len: usize, storage: *mut u8) {',
       `    ${sdkPath}::ffi_after_swap(data, len, storage, ${hook("after_swap", "AfterSwapContext")}, ${hook(
         "on_epoch_boundary",
         "EpochContext",
       )})`,
       "}",
       "#[no_mangle]",
-      "pub extern \"C\" fn __prop_amm_get_name(buf: *mut u8, max_len: usize) -> usize {",
+      'pub extern "C" fn __prop_amm_get_name(buf: *mut u8, max_len: usize) -> usize {',
       `    ${sdkPath}::ffi_get_name(buf, max_len, ${hasName ? "NAME" : JSON.stringify(stem)})`,
       "}",
     );
@@ -167,7 +177,7 @@ export function shimFor(source: string, file: string): string {
   lines.push(
     "#[no_mangle]",
     "#[allow(unused_unsafe)]",
-    "pub extern \"C\" fn __propamm_quote_f64(data: *const u8, len: usize) -> f64 {",
+    'pub extern "C" fn __propamm_quote_f64(data: *const u8, len: usize) -> f64 {',
     "    unsafe { __prop_amm_compute_swap(data, len) as f64 }",
     "}",
     "",
@@ -247,7 +257,13 @@ export function compileRustStrategy(file: string): CompiledRust {
   const tc = findWasmRustc();
   const rlib = sdkRlib(tc);
   const linkFlags = ["-C", `link-arg=--max-memory=${WASM_MAX_MEMORY_BYTES}`, "-C", "link-arg=--strip-all"];
-  const key = sha256([String(BUILD_SCHEME), tc.version, readFileSync(rlib).toString("base64"), full, linkFlags.join(" ")]);
+  const key = sha256([
+    String(BUILD_SCHEME),
+    tc.version,
+    readFileSync(rlib).toString("base64"),
+    full,
+    linkFlags.join(" "),
+  ]);
   const wasmPath = join(cacheDir(), "wasm", `${key}.wasm`);
   if (existsSync(wasmPath)) return { wasmPath, cached: true };
   const work = mkdtempSync(join(tmpdir(), "propamm-rs-"));
@@ -276,7 +292,10 @@ export function compileRustStrategy(file: string): CompiledRust {
     );
     if (!r.ok) {
       // rustc names the copy by its folder-relative name; say the user's path instead.
-      const text = r.stderr.split(join(work, name)).join(file).replace(new RegExp(`(-->\\s+)${escapeRe(name)}`, "g"), `$1${file}`);
+      const text = r.stderr
+        .split(join(work, name))
+        .join(file)
+        .replace(new RegExp(`(-->\\s+)${escapeRe(name)}`, "g"), `$1${file}`);
       throw new RustBuildError(`${file} does not compile (${tc.rustc}, ${WASM_TARGET}):\n${text.trimEnd()}`);
     }
     writeAtomically(wasmPath, readFileSync(out));

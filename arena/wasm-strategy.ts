@@ -71,7 +71,9 @@ export function checkWasmModule(bytes: Uint8Array<ArrayBuffer>, where: string): 
   try {
     module = new WebAssembly.Module(bytes);
   } catch (err) {
-    throw new WasmStrategyError(`${where}: not a WebAssembly module (${err instanceof Error ? err.message : String(err)})`);
+    throw new WasmStrategyError(
+      `${where}: not a WebAssembly module (${err instanceof Error ? err.message : String(err)})`,
+    );
   }
   const imports = WebAssembly.Module.imports(module);
   if (imports.length > 0) {
