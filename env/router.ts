@@ -65,6 +65,8 @@ export class Router {
   private readonly bb: Int32Array;
   private readonly partial: Float64Array;
   private readonly isBB: Uint8Array;
+  /** For a black-box pool, its index among the black boxes of the last route(). */
+  private readonly bbOf: Int32Array;
   // The model iteration's last two quotes per black-box pool: (x0, f0) before (x1, f1).
   private readonly x0: Float64Array;
   private readonly f0: Float64Array;
@@ -85,6 +87,7 @@ export class Router {
     this.bb = new Int32Array(maxPools);
     this.partial = new Float64Array(maxPools);
     this.isBB = new Uint8Array(maxPools);
+    this.bbOf = new Int32Array(maxPools);
     this.x0 = new Float64Array(maxPools);
     this.f0 = new Float64Array(maxPools);
     this.x1 = new Float64Array(maxPools);
@@ -116,6 +119,7 @@ export class Router {
       } else {
         this.a[i] = 0;
         this.threshold[i] = Infinity;
+        this.bbOf[i] = nbb;
         this.bb[nbb++] = i;
       }
     }
@@ -418,6 +422,19 @@ export class Router {
     }
     for (let b = 0; b < nbb; b++) alloc[this.bb[b]] = this.xs[b * CAPACITY + ptr[b] - 1];
     if (anyCp) this.waterFill(n, amount - taken, alloc);
+  }
+
+  /**
+   * The output pool i quoted for input x during the last route(), or NaN when it was not quoted
+   * there (a closed-form pool, or x not one of its quotes). A black box's allocation is often one
+   * of its quotes (a breakpoint of its chord model), and its output then needs no second quote.
+   */
+  quotedOutput(i: number, x: number): number {
+    if (this.isCp(i)) return NaN;
+    const b = this.bbOf[i];
+    const base = b * CAPACITY;
+    for (let k = this.count[b] - 1; k > 0; k--) if (this.xs[base + k] === x) return this.fs[base + k];
+    return NaN;
   }
 
   private isCp(i: number): boolean {

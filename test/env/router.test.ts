@@ -377,6 +377,40 @@ describe("router, black-box concave curves vs brute force", () => {
   });
 });
 
+describe("router, outputs already quoted", () => {
+  it("quotedOutput gives a black box's own quote at its allocation, NaN where it did not quote", () => {
+    // Constant-product black boxes beside a closed-form pool: the chord walk usually ends between
+    // two slopes, so each black box's allocation is one of its quotes. Whatever it returns must be
+    // the curve's own output there (evaluated here), and NaN for closed-form pools and for inputs
+    // the router never quoted.
+    const rng = mulberry32(0x9007);
+    const router = new Router(8);
+    let hits = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const side: Side = trial % 2 === 0 ? 0 : 1;
+      const specs = Array.from({ length: intIn(rng, 2, 4) }, () => randomCpSpec(rng));
+      const pools = specs.map((s, i) =>
+        i === 0
+          ? new Pool(fixedFee(s.bid, s.ask), s.rx, s.ry, 0.25)
+          : new Pool(blackBox(`cp${i}`, cpCurveOf(s, 0), cpCurveOf(s, 1)), s.rx, s.ry, 0.25),
+      );
+      const meanReserve = specs.reduce((a, p) => a + inputReserve(p, side), 0) / specs.length;
+      const amount = randomAmount(rng, meanReserve);
+      const alloc = routeOnce(router, pools, side, amount);
+      expect(router.quotedOutput(0, alloc[0])).toBeNaN();
+      for (let i = 1; i < pools.length; i++) {
+        const out = router.quotedOutput(i, alloc[i]);
+        if (alloc[i] > 0 && !Number.isNaN(out)) {
+          hits++;
+          expect(out).toBe(cpCurveOf(specs[i], side)(alloc[i]));
+        }
+        expect(router.quotedOutput(i, amount * 0.123456789)).toBeNaN();
+      }
+    }
+    expect(hits).toBeGreaterThan(100); // the common case, not a corner
+  });
+});
+
 describe("router, dust", () => {
   /**
    * Pool A (deep) and pool B whose first marginal sits a relative eps above lambda* of A alone,
