@@ -1,6 +1,7 @@
 /**
  * Engine benchmark (`npm run bench`): simulation steps per second on one core for N = 1, 2, 4,
- * 8, 16 strategies of three kinds, and black-box quote calls per routed order. Prints a
+ * 8, 16 strategies of three kinds, black-box quote calls per routed order and per arbitrage
+ * search. Prints a
  * markdown table for docs/BENCHMARKS.md. Each figure is the median of several timed runs.
  */
 import { cpus, totalmem } from "node:os";
@@ -29,6 +30,7 @@ function sources(kind: Kind, n: number): StrategySource[] {
 interface Measure {
   stepsPerSecond: number;
   quoteCallsPerOrder: number;
+  quoteCallsPerArb: number;
 }
 
 function measure(kind: Kind, n: number, budgetMs: number, repeats: number): Measure {
@@ -38,6 +40,8 @@ function measure(kind: Kind, n: number, budgetMs: number, repeats: number): Meas
   const rates: number[] = [];
   let orders = 0;
   let calls = 0;
+  let searches = 0;
+  let arbCalls = 0;
   let seed = 0;
   for (let r = 0; r < repeats; r++) {
     let done = 0;
@@ -46,12 +50,18 @@ function measure(kind: Kind, n: number, budgetMs: number, repeats: number): Meas
       const result = new Simulation(seed++, src, { steps }).run();
       orders += result.ordersRouted;
       calls += result.routerQuoteCalls;
+      searches += result.arbSearches;
+      arbCalls += result.arbQuoteCalls;
       done += steps;
     }
     rates.push(done / ((performance.now() - t0) / 1000));
   }
   rates.sort((a, b) => a - b);
-  return { stepsPerSecond: rates[Math.floor(rates.length / 2)], quoteCallsPerOrder: orders > 0 ? calls / orders : 0 };
+  return {
+    stepsPerSecond: rates[Math.floor(rates.length / 2)],
+    quoteCallsPerOrder: orders > 0 ? calls / orders : 0,
+    quoteCallsPerArb: searches > 0 ? arbCalls / searches : 0,
+  };
 }
 
 function fmt(x: number): string {
@@ -69,8 +79,10 @@ console.log(
   `machine: ${cpus()[0]?.model ?? "unknown"} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
 );
 console.log(`one thread; median of ${repeats} runs of ~${budget} ms; N strategies plus the normalizer\n`);
-console.log(`| N | fixed-fee steps/s | starter steps/s | black-box steps/s | black-box quote calls / routed order |`);
-console.log(`|---|---|---|---|---|`);
+console.log(
+  `| N | fixed-fee steps/s | starter steps/s | black-box steps/s | black-box quote calls / routed order | quote calls / black-box arbitrage |`,
+);
+console.log(`|---|---|---|---|---|---|`);
 const table: Record<string, Record<number, Measure>> = {};
 for (const n of sizes) {
   const row = kinds.map((k) => {
@@ -80,7 +92,7 @@ for (const n of sizes) {
   });
   const bb = row[2];
   console.log(
-    `| ${n} | ${fmt(row[0].stepsPerSecond)} | ${fmt(row[1].stepsPerSecond)} | ${fmt(bb.stepsPerSecond)} | ${bb.quoteCallsPerOrder.toFixed(1)} (${(bb.quoteCallsPerOrder / n).toFixed(1)} per pool) |`,
+    `| ${n} | ${fmt(row[0].stepsPerSecond)} | ${fmt(row[1].stepsPerSecond)} | ${fmt(bb.stepsPerSecond)} | ${bb.quoteCallsPerOrder.toFixed(1)} (${(bb.quoteCallsPerOrder / n).toFixed(1)} per pool) | ${bb.quoteCallsPerArb.toFixed(1)} |`,
   );
 }
 const f2 = table.fixed[2].stepsPerSecond;

@@ -75,6 +75,9 @@ export interface SimulationResult {
   /** Retail orders routed, and the black-box quote calls the router spent on them. */
   ordersRouted: number;
   routerQuoteCalls: number;
+  /** Arbitrage searches on black-box pools, and the quote calls they spent. */
+  arbSearches: number;
+  arbQuoteCalls: number;
 }
 
 const MAX_COMPETING = 8;
@@ -91,6 +94,8 @@ export class Simulation {
   finished = false;
   ordersRouted = 0;
   routerQuoteCalls = 0;
+  arbSearches = 0;
+  arbQuoteCalls = 0;
 
   private readonly retail: RetailFlow;
   private readonly router: Router;
@@ -244,6 +249,8 @@ export class Simulation {
       })),
       ordersRouted: this.ordersRouted,
       routerQuoteCalls: this.routerQuoteCalls,
+      arbSearches: this.arbSearches,
+      arbQuoteCalls: this.arbQuoteCalls,
     };
   }
 
@@ -336,7 +343,12 @@ export class Simulation {
     const floor = this.config.arbProfitFloor;
     for (let i = start; i < pools.length; i++) {
       const p = pools[i];
+      const calls = p.quoteCalls;
       arbitrage(p, S, arb);
+      if (!p.constantProduct) {
+        this.arbSearches++;
+        this.arbQuoteCalls += p.quoteCalls - calls;
+      }
       const side = arb.side;
       if (side === -1 || !(arb.profit >= floor)) continue;
       p.applyTrade(side, arb.input, arb.output, S, "arb");
@@ -363,8 +375,14 @@ export class Simulation {
     this.ordersRouted++;
     this.routerQuoteCalls += this.router.lastQuoteCalls;
     for (let i = 0; i < pools.length; i++) {
-      outputs[i] = alloc[i] > 0 ? pools[i].quote(side, alloc[i]) : 0;
-      if (!(outputs[i] > 0)) alloc[i] = 0;
+      // An allocation the router already quoted is not quoted again (same input, reserves and storage).
+      let out = 0;
+      if (alloc[i] > 0) {
+        out = this.router.quotedOutput(i, alloc[i]);
+        if (out !== out) out = pools[i].quote(side, alloc[i]); // NaN: not quoted there
+      }
+      outputs[i] = out;
+      if (!(out > 0)) alloc[i] = 0;
     }
     for (let i = 0; i < pools.length; i++) {
       if (alloc[i] !== 0) pools[i].applyTrade(side, alloc[i], outputs[i], S, "retail");

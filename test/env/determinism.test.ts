@@ -39,6 +39,20 @@ describe("same seed, same result", () => {
     expect(c.pools[0].edge).not.toBe(a.pools[0].edge);
   });
 
+  it("accounts for every black-box quote: arbitrage searches, routing, and executions not already quoted", () => {
+    // The black box's quotes are the arbitrage searches' (one search per step), the router's, and
+    // at most one per routed order to execute an allocation the router had not quoted itself.
+    const r = new Simulation(5, sources, config).run();
+    const bb = r.pools[2];
+    expect(r.arbSearches).toBe(config.steps);
+    expect(r.arbQuoteCalls).toBeGreaterThanOrEqual(2 * config.steps); // a probe on each side at least
+    const executions = bb.quoteCalls - r.arbQuoteCalls - r.routerQuoteCalls;
+    expect(executions).toBeGreaterThanOrEqual(0);
+    expect(executions).toBeLessThanOrEqual(r.ordersRouted);
+    // The closed-form pools never call computeSwap.
+    expect(r.pools[0].quoteCalls + r.pools[1].quoteCalls + r.pools[3].quoteCalls).toBe(0);
+  });
+
   it("runBatch gives identical results with 1 and 2 workers, equal to direct runs", async () => {
     const opts = {
       strategies: ["starter", "fixed:30"],

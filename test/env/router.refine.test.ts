@@ -1,14 +1,18 @@
 /**
- * The router's chord model and its refinement (docs/engine.md, "Routing"), checked where the
- * answer is known exactly or where the documented budget fixes a count:
- * - quote counts at the documented grid (16 points from amount/2^15 to amount) plus refinement
- *   (4 points inside the segment holding the allocation, one in each neighbour, until the segment
- *   is narrower than 1e-5 of the order, at most 8 rounds);
+ * The router's black-box machinery (docs/engine.md, "Routing"), checked where the answer is known
+ * exactly or where the documented steps fix a count:
+ * - quote counts: the model iteration's two starting quotes (the order and half of it), one per
+ *   round, and a pair a quarter of the chord width (1e-5 of the order) either side of the settled
+ *   share; a curve the model cannot fit (a straight line) falls back to the documented grid (16
+ *   points from amount/2^15 to amount) plus refinement (4 points inside the segment holding the
+ *   allocation, one in each neighbour, until the segment is narrower than 1e-5 of the order, at
+ *   most 8 rounds);
  * - the two ways the chord walk ends (lambda* on a chord slope, or strictly between two), on curves
  *   whose optimum is known in closed form;
  * - a kinked curve whose optimum sits across a breakpoint of the initial grid;
- * - smooth curves where the refined answer must beat the unrefined chord answer by orders of
- *   magnitude (the unrefined answer is computed here, from the documented grid).
+ * - smooth curves where the answer must beat the unrefined chord answer by orders of magnitude
+ *   (the unrefined answer is computed here, from the documented grid), and curves the model does
+ *   not fit (saturating, capped, rounding-noisy) against brute force.
  */
 import { describe, expect, it } from "vitest";
 import { fixedFee } from "../../env/builtins/fixed.js";
@@ -81,42 +85,48 @@ function relErr(got: number, want: number): number {
   return Math.abs(got - want) / Math.abs(want);
 }
 
-describe("router refinement: quote counts at the documented budget", () => {
-  it("a lone black-box pool: exactly 16 grid quotes + 7 rounds of 5", () => {
-    // The lone pool takes the whole order, so its allocation sits on the top grid point, amount.
-    // Each round splits the top segment [lo, amount] with 4 points (width / 5) and halves its left
-    // neighbour (1 point; no right neighbour): 5 quotes. The top segment starts at width amount/2,
-    // and 0.5 / 5^r <= 1e-5 first holds at r = 7 (0.5 / 5^6 = 3.2e-5), so rounds 0..6 refine and
-    // round 7 stops: 16 + 7 * 5 = 51. (The left neighbour is always as wide as the segment, so its
-    // half, >= 1.6e-5 of the order in round 6, is never below the 1e-5 threshold.)
+describe("router quote counts at the documented steps", () => {
+  it("a lone black-box pool: 3 quotes when the model fits, 16 grid quotes + 7 rounds of 5 when it cannot", () => {
+    // The lone pool takes the whole order. The model (two starting quotes, at amount and amount/2)
+    // puts its share on amount, already quoted, so the iteration settles at once; the pair around
+    // the share is amount - 2.5e-6 * amount (the other half, above the order, is not quoted): 3.
+    // That holds for any concave curve the model can fit, the kinked one included. A straight line
+    // has x/f(x) constant, so no model fits (nor does the kinked curve's first, straight segment,
+    // which holds both starting quotes of the 0.001 order): then the grid of 16 points (holding
+    // the two starting quotes) and refinement. Each round splits the top segment [lo, amount] with
+    // 4 points (width / 5) and halves its left neighbour (1 point; no right neighbour): 5 quotes.
+    // The top segment starts at width amount/2, and 0.5 / 5^r <= 1e-5 first holds at r = 7
+    // (0.5 / 5^6 = 3.2e-5), so rounds 0..6 refine and round 7 stops: 16 + 7 * 5 = 51.
     const router = new Router(2);
-    const curves = [
-      cpCurve(100, 10000, 0.003),
-      plCurve({ kinks: [0.3, 2], slopes: [5, 2, 0.5] }),
-      (x: number) => 3 * x,
+    const cases: [Curve, number[], number[]][] = [
+      [cpCurve(100, 10000, 0.003), [1e-3, 1, 3.7, 1000], [3, 3, 3, 3]],
+      [plCurve({ kinks: [0.3, 2], slopes: [5, 2, 0.5] }), [1e-3, 1, 3.7, 1000], [51, 3, 3, 3]],
+      [(x: number) => 3 * x, [1e-3, 1, 3.7, 1000], [51, 51, 51, 51]],
     ];
-    for (const curve of curves) {
+    for (const [curve, amounts, counts] of cases) {
       for (const side of [0, 1] as const) {
-        for (const amount of [1e-3, 1, 3.7, 1000]) {
+        amounts.forEach((amount, j) => {
           const pool = bbPool(curve);
           const alloc = route(router, [pool], side, amount);
           expect(alloc[0]).toBe(amount);
-          expect(pool.quoteCalls, `order ${amount}`).toBe(51);
-          expect(router.lastQuoteCalls).toBe(51);
-        }
+          expect(pool.quoteCalls, `order ${amount}`).toBe(counts[j]);
+          expect(router.lastQuoteCalls).toBe(counts[j]);
+        });
       }
     }
   });
 
   it("a line beside a closed-form pool: its allocation inside a segment costs 16 + 5 + 6 * 6 = 57 quotes", () => {
-    // f(x) = 64 x next to a closed-form pool (rin 100, rout 10000, 30 bps) that takes 24.887 at
-    // marginal 64, so the line gets amount - 24.887: 39.11 of 64 (103.11 of 128), inside the top
-    // grid segment [amount/2, amount], away from every point the refinement adds. Round 0 splits
-    // that segment (4 points) and halves its left neighbour (no right one): 5 quotes. From round 1
-    // the allocation sits inside one of the last round's fifths, with a neighbour on each side at
-    // least as wide, so each round costs 4 + 2 = 6. The segment is amount/2 / 5^r wide, <= 1e-5
-    // of the order first at r = 7, so rounds 1..6 refine: 16 + 5 + 6 * 6 = 57. (The neighbours'
-    // halves, >= amount/4 / 5^6 = 1.6e-5 of the order, always clear the 1e-5 threshold.)
+    // f(x) = 64 x: no model fits a line (x/f(x) is constant), so the chord model starts from the
+    // grid, which holds the two starting quotes. Next to a closed-form pool (rin 100, rout 10000,
+    // 30 bps) that takes 24.887 at marginal 64, the line gets amount - 24.887: 39.11 of 64 (103.11
+    // of 128), inside the top grid segment [amount/2, amount], away from every point the
+    // refinement adds. Round 0 splits that segment (4 points) and halves its left neighbour (no
+    // right one): 5 quotes. From round 1 the allocation sits inside one of the last round's
+    // fifths, with a neighbour on each side at least as wide, so each round costs 4 + 2 = 6. The
+    // segment is amount/2 / 5^r wide, <= 1e-5 of the order first at r = 7, so rounds 1..6 refine:
+    // 16 + 5 + 6 * 6 = 57. (The neighbours' halves, >= amount/4 / 5^6 = 1.6e-5 of the order,
+    // always clear the 1e-5 threshold.)
     const router = new Router(2);
     for (const amount of [64, 128]) {
       const line = bbPool((x) => 64 * x);
@@ -128,13 +138,17 @@ describe("router refinement: quote counts at the documented budget", () => {
     }
   });
 
-  it("each black-box pool spends at most 16 + 8 * 6 = 64 quotes, and some orders need all of them", () => {
-    // 16 grid quotes, then at most 8 rounds of 4 inside points + 2 neighbour midpoints. On smooth
-    // curves the chord allocation moves as points are added, so some orders keep refining up to
-    // the round limit: the bound is attained in this seeded family.
+  it("black-box constant product: 5 quotes for a pool with part of the order, 3 for an idle one or one with all", () => {
+    // The model is exact for constant product, so its first water fill is the optimum: 2 starting
+    // quotes, 1 at the share, then the second round's model (through amount/2 and the share) is
+    // the same curve and nothing moves; the pair around the share makes 5. An idle pool is quoted
+    // at 1e-5 of the order instead of 0, which pins its first marginal; that point is its pair: 3.
+    // A pool given the whole order was quoted there first, and its pair's upper half lies above
+    // the order: 3 too. The chord model then finds every share inside its pair: nothing is refined.
     const rng = mulberry32(0x64);
     const router = new Router(4);
     const perPool: number[] = [];
+    let worst = 0;
     for (let trial = 0; trial < 200; trial++) {
       const n = intIn(rng, 2, 3);
       const curves = Array.from({ length: n }, () => {
@@ -142,14 +156,19 @@ describe("router refinement: quote counts at the documented budget", () => {
         return cpCurve(rin, rin * uniform(rng, 0.9, 1.1), uniform(rng, 0, 0.2));
       });
       const pools = curves.map(bbPool);
-      route(router, pools, 1, 1000 * logUniform(rng, 0.01, 1));
-      for (const p of pools) perPool.push(p.quoteCalls);
+      const amount = 1000 * logUniform(rng, 0.01, 1);
+      const alloc = route(router, pools, 1, amount);
+      pools.forEach((p, i) => {
+        perPool.push(p.quoteCalls);
+        const inside = alloc[i] > 0 && alloc[i] < amount;
+        expect(p.quoteCalls, `trial ${trial} pool ${i} share ${alloc[i]} of ${amount}`).toBe(inside ? 5 : 3);
+      });
       expect(router.lastQuoteCalls).toBe(pools.reduce((s, p) => s + p.quoteCalls, 0));
+      const best = totalOutput(curves, bruteForce(curves, amount));
+      worst = Math.max(worst, (best - totalOutput(curves, alloc)) / best);
     }
-    expect(Math.max(...perPool)).toBe(64);
-    // No pool spends fewer than the grid plus one round (every allocation's segment starts wider
-    // than 1e-5 of the order, since the grid's narrowest segment is amount / 2^15 = 3.05e-5).
-    expect(Math.min(...perPool)).toBeGreaterThanOrEqual(16 + 4);
+    expect(perPool.filter((c) => c === 3).length).toBeGreaterThan(20); // idle pools occur
+    expect(worst).toBeLessThan(1e-9);
   });
 });
 
@@ -182,6 +201,79 @@ describe("router refinement: smooth curves, refined answer vs unrefined chord an
       }
     }
     expect(compared).toBeGreaterThan(100); // the comparison is the common case, not a corner
+  });
+});
+
+describe("router: curves the model does not fit exactly, against brute force", () => {
+  /**
+   * Two or three pools on one order of size 1..1000: black boxes of the given kinds (0 saturating
+   * exponential, 1 power 0.6, 2 constant product capped below the order's output, 3 constant
+   * product written y - k/(x + g d), which loses most of its digits for small inputs), and, in
+   * about a third of the orders, a closed-form pool first. Returns the worst shortfall against
+   * brute force and the black boxes' quote counts.
+   */
+  function family(seed: number, kinds: number[]): { worst: number; counts: number[] } {
+    const rng = mulberry32(seed);
+    const router = new Router(4);
+    let worst = 0;
+    const counts: number[] = [];
+    for (let trial = 0; trial < 150; trial++) {
+      const amount = logUniform(rng, 1, 1000);
+      const n = intIn(rng, 2, 3);
+      const pools: Pool[] = [];
+      const curves: Curve[] = [];
+      for (let i = 0; i < n; i++) {
+        const rin = amount * logUniform(rng, 0.5, 100);
+        const rout = rin * uniform(rng, 50, 150);
+        const fee = uniform(rng, 0, 0.05);
+        const g = 1 - fee;
+        const cp = cpCurve(rin, rout, fee);
+        if (i === 0 && rng() < 0.3) {
+          const bps = Math.round(fee * 1e4);
+          pools.push(new Pool(fixedFee(bps), rin, rout, 0.5));
+          curves.push(cpCurve(rin, rout, bps / 1e4));
+          continue;
+        }
+        const kind = kinds[intIn(rng, 0, kinds.length - 1)];
+        let c: Curve;
+        if (kind === 0) c = (x) => -0.9 * rout * Math.expm1((-g * x) / rin);
+        else if (kind === 1) c = (x) => 0.5 * rout * ((1 + (g * x) / rin) ** 0.6 - 1);
+        else if (kind === 2) {
+          const cap = cp(amount * uniform(rng, 0.05, 1));
+          c = (x) => Math.min(cp(x), cap);
+        } else c = (x) => rout - (rin * rout) / (rin + g * x);
+        curves.push(c);
+        pools.push(bbPool(c));
+      }
+      const alloc = route(router, pools, 1, amount);
+      for (const p of pools) if (!p.constantProduct) counts.push(p.quoteCalls);
+      const best = totalOutput(curves, bruteForce(curves, amount));
+      worst = Math.max(worst, (best - totalOutput(curves, alloc)) / best);
+    }
+    return { worst, counts };
+  }
+
+  it("smooth curves (saturating, power, rounding-noisy constant product): within 1e-10, mostly settled by the model", () => {
+    // The model iteration is a secant method on each curve's x/f(x): where it settles, the model
+    // matches each curve's value and slope at its share, so the shares meet the optimum's
+    // equal-marginal condition, and the pair around each share leaves the chord model nothing to
+    // move. Where it does not settle in 6 rounds, the grid and refinement decide. What is left is
+    // second order in the pair's half-width (2.5e-6 of the order): about 1e-11 here.
+    const { worst, counts } = family(0x0dd, [0, 1, 3]);
+    expect(worst).toBeLessThan(1e-10);
+    const settled = counts.filter((c) => c <= 2 + 6 + 2).length;
+    expect(settled / counts.length).toBeGreaterThan(0.8);
+  });
+
+  it("capped curves among smooth ones: within the spec's 1e-4", () => {
+    // A cap is a kink the model cannot represent: the iteration may settle beside it or not settle
+    // at all, and the chord refinement around the kink decides. The output lost is first order in
+    // the distance from the kink, so this family stays near the spec's 1e-4, not at rounding.
+    const { worst, counts } = family(0xca9, [0, 1, 2, 2, 3]);
+    expect(worst).toBeLessThan(1e-4);
+    // The bound per pool: 2 starting quotes, 6 rounds, the grid (14 points beyond the starting
+    // two), 8 refining rounds of 6: 70.
+    expect(Math.max(...counts)).toBeLessThanOrEqual(70);
   });
 });
 
@@ -288,7 +380,7 @@ describe("router refinement: kinks on and between grid points", () => {
     const rng = mulberry32(1);
     const router = new Router(2);
     let worst = 0;
-    for (let trial = 0; trial < 500; trial++) {
+    for (let trial = 0; trial < 200; trial++) {
       const amount = logUniform(rng, 1, 1000);
       const pools: Pool[] = [];
       const curves: Curve[] = [];
