@@ -18,6 +18,14 @@ export class ArbTrade {
 const SEARCH_REL_TOL = 1e-9;
 /** Smallest input tried, relative to the side's upper bound. */
 const PROBE_REL = 1e-12;
+/**
+ * Second probe when the first is unprofitable. A curve that rounds its output, as every strategy
+ * behind the native ABI does (whole nano, spec §3.4), pays nothing for an input of a few nano, so
+ * the first probe says "unprofitable" for any mispricing; at this size the rounding is far below
+ * any profit worth taking. An exactly concave curve unprofitable at the first probe is
+ * unprofitable here too, so it changes no trade, only costs the quote.
+ */
+const ROUNDED_PROBE_REL = 1e-6;
 /** A model optimum this close to b (relative) past a closed side counts as b itself. */
 const SETTLED_REL = 1e-6;
 /** Most quotes one side's search may spend after its probe: a guard against curves that are not concave. */
@@ -91,11 +99,17 @@ function searchSide(pool: Pool, side: Side, price: number, out: ArbTrade): void 
   const v = side === 0 ? price : 1;
   const cost = side === 0 ? 1 : price;
   const probe = upper * PROBE_REL;
-  let fb = pool.quote(side, probe);
-  let pb = v * fb - cost * probe;
-  // Concavity: if the smallest trade is unprofitable, every larger one is too.
-  if (!(pb > 0)) return;
   let b = probe;
+  let fb = pool.quote(side, b);
+  let pb = v * fb - cost * b;
+  if (!(pb > 0)) {
+    // Concavity: if the smallest trade is unprofitable, every larger one is too, unless the
+    // curve rounds its output (see ROUNDED_PROBE_REL).
+    b = upper * ROUNDED_PROBE_REL;
+    fb = pool.quote(side, b);
+    pb = v * fb - cost * b;
+    if (!(pb > 0)) return;
+  }
   let a = probe;
   let c = upper;
   // The model's anchor (xp, fp) and its second point (xo, fo) besides b: the last three inputs

@@ -92,6 +92,8 @@ describe.skipIf(!toolchain)("Rust strategies through WebAssembly", () => {
       expect(ra.pools[0].edge).toBe(ra.pools[1].edge);
       expect(Buffer.from(a.pools[0].storage).equals(Buffer.from(a.pools[1].storage))).toBe(true);
       expect(ra.pools[0].retailTrades).toBeGreaterThan(0);
+      // Arbitrage reaches a curve that pays whole nano (spec §2.6, the second probe).
+      expect(ra.pools[0].arbTrades).toBeGreaterThan(0);
       // Slot 14 counts epoch boundaries: the epoch hook ran through the native ABI too.
       expect(new DataView(a.pools[0].storage.buffer).getBigUint64(14 * 8, true)).toBe(4n);
     }
