@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   CHECKPOINT: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   EXPORT: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   ENV: { exit: EXIT_FAILED, wire: "ENV" },
+  STRATEGY: { exit: EXIT_FAILED, wire: "ENV" },
   BAD_ACTION: { exit: EXIT_BAD_INPUT, wire: "BAD_ACTION" },
   BAD_MESSAGE: { exit: EXIT_BAD_INPUT, wire: "BAD_MESSAGE" },
   TOO_LARGE: { exit: EXIT_BAD_INPUT, wire: "TOO_LARGE" },
