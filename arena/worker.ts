@@ -18,8 +18,8 @@ import { callRecord, enterLoad, leave, watchStrategy } from "./watch.js";
 
 export interface WorkerSetup {
   record: SharedArrayBuffer;
-  /** Present in a sandbox: the resolve hook's URL and the folder of the prepared strategy modules. */
-  lockdown?: { hookUrl: string; strategyDir: string };
+  /** Present in a sandbox: the resolve hook's URL and the file URL of the prepared strategies' folder. */
+  lockdown?: { hookUrl: string; strategyDirUrl: string };
 }
 
 const setup = workerData as WorkerSetup;
@@ -29,7 +29,7 @@ const rec = callRecord(setup.record);
 const OUTSIDE_GLOBALS = ["process", "fetch", "BroadcastChannel", "WebSocket", "EventSource", "navigator"] as const;
 
 if (setup.lockdown) {
-  register(setup.lockdown.hookUrl, { data: { strategyDir: setup.lockdown.strategyDir } });
+  register(setup.lockdown.hookUrl, { data: { strategyDirUrl: setup.lockdown.strategyDirUrl } });
   for (const name of OUTSIDE_GLOBALS) delete (globalThis as Record<string, unknown>)[name];
 }
 

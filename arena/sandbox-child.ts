@@ -1,0 +1,53 @@
+/**
+ * The child process of arena/sandbox.ts: takes one request over IPC (a batch or a validation),
+ * answers with the results, and exits. In a batch, strategy code runs only in the watched
+ * threads (arena/runner.ts); in a validation it runs in this thread, after the same lockdown
+ * the threads apply (no imports from strategy modules, no `process` or `fetch` global), with a
+ * reference to `process` kept where strategy code cannot reach it.
+ */
+import { register } from "node:module";
+import { ConfigError } from "../env/config.js";
+import { type Limits, StrategyStoppedError, runWatched } from "./runner.js";
+import type { ChildMessage, ChildRequest } from "./sandbox.js";
+import { validateStrategy } from "./validate.js";
+
+const proc = process;
+const hookUrl = new URL("./sandbox-hook.js", import.meta.url).href;
+
+function send(msg: ChildMessage): Promise<void> {
+  return new Promise((resolveSent) => {
+    proc.send!(msg, () => resolveSent());
+  });
+}
+
+function lockdownThisThread(strategyDirUrl: string): void {
+  register(hookUrl, { data: { strategyDirUrl } });
+  for (const name of ["process", "fetch", "BroadcastChannel", "WebSocket", "EventSource", "navigator"]) {
+    delete (globalThis as Record<string, unknown>)[name];
+  }
+}
+
+async function answer(req: ChildRequest): Promise<ChildMessage> {
+  if (req.kind === "validate") {
+    if (req.sandboxed) lockdownThisThread(req.strategyDirUrl);
+    return { kind: "validate", report: await validateStrategy(req.spec) };
+  }
+  const limits: Limits = req.limits;
+  const results = await runWatched(req.strategies, req.config, req.seeds, req.workers, limits, {
+    lockdown: req.sandboxed ? { hookUrl, strategyDirUrl: req.strategyDirUrl } : undefined,
+    onProgress: (done, total) => void send({ kind: "progress", done, total }),
+  });
+  return { kind: "batch", results };
+}
+
+proc.once("message", (req: ChildRequest) => {
+  void answer(req)
+    .catch((err: unknown): ChildMessage => ({
+      kind: "error",
+      message: err instanceof Error ? err.message : String(err),
+      config: err instanceof ConfigError,
+      stopped: err instanceof StrategyStoppedError,
+    }))
+    .then(send)
+    .then(() => proc.exit(0));
+});
