@@ -10,6 +10,9 @@ import { ConfigError } from "../env/config.js";
 import { type Limits, StrategyStoppedError, runWatched } from "./runner.js";
 import type { ChildMessage, ChildRequest } from "./sandbox.js";
 import { validateStrategy } from "./validate.js";
+import { errorCodeOf } from "../env/errors.js";
+import { VectorEnv } from "../gym/vector-env.js";
+import { loadStrategy } from "./loader.js";
 
 const proc = process;
 const hookUrl = new URL("./sandbox-hook.js", import.meta.url).href;
@@ -27,7 +30,41 @@ function lockdownThisThread(strategyDirUrl: string): void {
   }
 }
 
+/** A served session's envs: made once, then reset and stepped on request until the parent ends the child. */
+async function serveEnv(req: Extract<ChildRequest, { kind: "env" }>): Promise<void> {
+  lockdownThisThread(req.strategyDirUrl);
+  let env: VectorEnv;
+  try {
+    env = await VectorEnv.create(req.numEnvs, req.config, { autoresetMode: req.autoresetMode }, loadStrategy);
+  } catch (err) {
+    await send({
+      kind: "error",
+      message: err instanceof Error ? err.message : String(err),
+      config: err instanceof ConfigError,
+      stopped: false,
+    });
+    return;
+  }
+  proc.on("message", (call: ChildRequest) => {
+    if (call.kind !== "env-call") return;
+    let reply: ChildMessage;
+    try {
+      const value =
+        call.method === "reset"
+          ? env.reset(call.args as Parameters<VectorEnv["reset"]>[0])
+          : env.step(call.args as Float64Array);
+      reply = { kind: "env-reply", id: call.id, ok: true, value };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      reply = { kind: "env-reply", id: call.id, ok: false, message, code: errorCodeOf(err) };
+    }
+    void send(reply);
+  });
+  await send({ kind: "env-ready" });
+}
+
 async function answer(req: ChildRequest): Promise<ChildMessage> {
+  if (req.kind === "env" || req.kind === "env-call") throw new Error(`unexpected request '${req.kind}'`);
   if (req.kind === "validate") {
     if (req.sandboxed) lockdownThisThread(req.strategyDirUrl);
     return { kind: "validate", report: await validateStrategy(req.spec) };
@@ -41,6 +78,10 @@ async function answer(req: ChildRequest): Promise<ChildMessage> {
 }
 
 proc.once("message", (req: ChildRequest) => {
+  if (req.kind === "env") {
+    void serveEnv(req);
+    return;
+  }
   void answer(req)
     .catch((err: unknown): ChildMessage => ({
       kind: "error",

@@ -19,6 +19,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigError, type SimConfig } from "../env/config.js";
 import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
 import type { SimulationResult } from "../env/simulation.js";
+import type { ErrorCode } from "../env/errors.js";
+import type { EnvConfig } from "../gym/options.js";
+import type { AutoresetMode } from "../gym/vector-env.js";
 import { isCheckpointPath, looksLikeFile } from "./loader.js";
 import {
   type BatchOptions,
@@ -63,14 +66,20 @@ export function unshareNet(): string | null {
   return unshareCache;
 }
 
-/** The line the CLI prints on stderr: which mode, which limits, whether the network namespace applied. */
-export function sandboxModeLine(limits: Partial<Limits> = {}): string {
+/**
+ * The line the CLI prints on stderr: which mode, which limits, whether the network namespace
+ * applied. `perRequest`: the served form, where the time limit is per request.
+ */
+export function sandboxModeLine(limits: Partial<Limits> = {}, perRequest = false): string {
   const l = { ...DEFAULT_LIMITS, ...limits };
   const net =
     unshareNet() !== null ? "network namespace applied" : "network namespace NOT applied (unshare --net unavailable)";
+  const time = perRequest
+    ? `${l.simulationMs} ms per request`
+    : `${l.callMs} ms per call, ${l.simulationMs} ms per simulation`;
   return (
     `strategies: sandboxed (child process under the permission model, frozen intrinsics, no imports, ` +
-    `${net}; ${l.callMs} ms per call, ${l.simulationMs} ms per simulation, ${l.memoryMb} MB)`
+    `${net}; ${time}, ${l.memoryMb} MB)`
   );
 }
 
@@ -157,13 +166,24 @@ export type ChildRequest =
       sandboxed: boolean;
       strategyDirUrl: string;
     }
-  | { kind: "validate"; spec: string; sandboxed: boolean; strategyDirUrl: string };
+  | { kind: "validate"; spec: string; sandboxed: boolean; strategyDirUrl: string }
+  | {
+      kind: "env";
+      numEnvs: number;
+      config: Partial<EnvConfig>;
+      autoresetMode: AutoresetMode;
+      strategyDirUrl: string;
+    }
+  | { kind: "env-call"; id: number; method: "reset" | "step"; args: unknown };
 
 export type ChildMessage =
   | { kind: "progress"; done: number; total: number }
   | { kind: "batch"; results: SimulationResult[] }
   | { kind: "validate"; report: ValidationReport }
-  | { kind: "error"; message: string; config: boolean; stopped: boolean };
+  | { kind: "error"; message: string; config: boolean; stopped: boolean }
+  | { kind: "env-ready" }
+  | { kind: "env-reply"; id: number; ok: true; value: unknown }
+  | { kind: "env-reply"; id: number; ok: false; message: string; code: ErrorCode };
 
 interface ChildRun {
   /** The reply that ended the run, or why there was none. */
@@ -173,19 +193,17 @@ interface ChildRun {
   output: string;
 }
 
-/** Runs one request in a child process: sandboxed (permission model) or plainly isolated. */
-async function runChild(
-  request: ChildRequest,
-  opts: {
-    sandboxed: boolean;
-    tempDir: string;
-    readPaths: string[];
-    limits: Limits;
-    timeoutMs: number;
-    workers: number;
-  },
-  onProgress?: (done: number, total: number) => void,
-): Promise<ChildRun> {
+export interface ChildOptions {
+  sandboxed: boolean;
+  tempDir: string;
+  readPaths: string[];
+  limits: Limits;
+  /** Threads the child may run besides its main one (sizes the resident memory limit). */
+  workers: number;
+}
+
+/** Starts the child: under the permission model in a network namespace when sandboxed, plain otherwise. */
+export function startChild(opts: ChildOptions): ChildProcess {
   const script = childScript();
   const node = [process.execPath];
   const flags: string[] = [];
@@ -209,19 +227,33 @@ async function runChild(
     flags.push(`--max-old-space-size=${opts.limits.memoryMb}`);
     command = node;
   }
-  const child: ChildProcess = spawn(command[0], [...command.slice(1), ...flags, script], {
+  return spawn(command[0], [...command.slice(1), ...flags, script], {
     cwd: opts.sandboxed ? opts.tempDir : process.cwd(),
     env: opts.sandboxed ? {} : process.env,
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     serialization: "advanced",
   });
+}
+
+/** The child's resident memory limit in kB: the limit per thread, one more for the main thread, and 512 MB. */
+export function residentLimitKb(opts: ChildOptions): number {
+  return (opts.limits.memoryMb * (opts.workers + 1) + 512) * 1024;
+}
+
+/** Runs one request in a child process: sandboxed (permission model) or plainly isolated. */
+async function runChild(
+  request: ChildRequest,
+  opts: ChildOptions & { timeoutMs: number },
+  onProgress?: (done: number, total: number) => void,
+): Promise<ChildRun> {
+  const child = startChild(opts);
   let output = "";
   const keep = (chunk: Buffer): void => {
     if (output.length < 8192) output += chunk.toString("utf8").slice(0, 8192 - output.length);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
-  const rssLimitKb = (opts.limits.memoryMb * (opts.workers + 1) + 512) * 1024;
+  const rssLimitKb = residentLimitKb(opts);
   return new Promise<ChildRun>((resolveRun) => {
     let reply: ChildMessage | null = null;
     let ended = "";
@@ -255,7 +287,7 @@ async function runChild(
 }
 
 /** Resident memory of a process in kB from /proc (0 where there is no /proc). */
-function residentKb(pid: number | undefined): number {
+export function residentKb(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
     const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
