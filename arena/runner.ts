@@ -368,6 +368,8 @@ export async function runWatched(
     });
   } finally {
     if (timer) clearInterval(timer);
+    // Marked first, so that their exits are not taken for strategy code ending them.
+    for (const t of threads) t.dead = true;
     await Promise.all(threads.map((t) => t.worker.terminate()));
   }
   return results;
