@@ -15,8 +15,14 @@ import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
 import { PropAmmError } from "../env/errors.js";
 import { isCheckpointPath, loadStrategy, looksLikeFile } from "./loader.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
-import { callRecord, type CallInProgress, type CallRecord, newCallRecordBuffer, readCall } from "./watch.js";
-import type { WorkerSetup } from "./worker.js";
+import {
+  callRecord,
+  type CallInProgress,
+  type CallRecord,
+  newCallRecordBuffer,
+  readCall,
+  type WorkerSetup,
+} from "./watch.js";
 import { existsSync } from "node:fs";
 
 export interface BatchOptions {

@@ -10,6 +10,7 @@ import { ConfigError } from "../env/config.js";
 import { type Limits, StrategyStoppedError, runWatched } from "./runner.js";
 import type { ChildMessage, ChildRequest } from "./sandbox.js";
 import { validateStrategy } from "./validate.js";
+import { hardenIntrinsics } from "./harden.js";
 import { errorCodeOf } from "../env/errors.js";
 import { VectorEnv } from "../gym/vector-env.js";
 import { loadStrategy } from "./loader.js";
@@ -28,6 +29,7 @@ function lockdownThisThread(strategyDirUrl: string): void {
   for (const name of ["process", "fetch", "BroadcastChannel", "WebSocket", "EventSource", "navigator"]) {
     delete (globalThis as Record<string, unknown>)[name];
   }
+  hardenIntrinsics();
 }
 
 /** A served session's envs: made once, then reset and stepped on request until the parent ends the child. */

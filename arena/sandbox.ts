@@ -2,8 +2,8 @@
  * The sandbox for strategy code we did not write (docs/sandbox.md, spec §2.9). A batch, or a
  * validation, runs in a child process that Node's permission model confines: it may read only
  * this package's compiled code, the one dependency the engine imports and the prepared strategy
- * modules; it may not write files, start processes, load addons or WASI. Intrinsics are frozen,
- * the environment is empty, the working directory is a fresh temporary folder, and, where
+ * modules; it may not write files, start processes, load addons or WASI. Built-ins are hardened
+ * against prototype pollution (arena/harden.ts), the environment is empty, the working directory is a fresh temporary folder, and, where
  * `unshare --net` works, the process has a network namespace of its own. Strategy modules are
  * bundled beforehand (prepareSpecs) and, inside, may import nothing (arena/sandbox-hook.ts);
  * the simulation threads remove `process`, `fetch` and similar globals before loading them.
@@ -78,7 +78,7 @@ export function sandboxModeLine(limits: Partial<Limits> = {}, perRequest = false
     ? `${l.simulationMs} ms per request`
     : `${l.callMs} ms per call, ${l.simulationMs} ms per simulation`;
   return (
-    `strategies: sandboxed (child process under the permission model, frozen intrinsics, no imports, ` +
+    `strategies: sandboxed (child process under the permission model, hardened built-ins, no imports, ` +
     `${net}; ${time}, ${l.memoryMb} MB)`
   );
 }
@@ -217,7 +217,6 @@ export function startChild(opts: ChildOptions): ChildProcess {
         (p) => `--allow-fs-read=${p}`,
       ),
       "--allow-worker",
-      "--frozen-intrinsics",
       `--max-old-space-size=${opts.limits.memoryMb}`,
       "--no-warnings",
     );

@@ -7,6 +7,13 @@
  */
 import type { AfterSwapEvent, EpochEvent, Side, Strategy } from "../env/strategy.js";
 
+/** What a batch worker thread (arena/worker.ts) is given when it starts. */
+export interface WorkerSetup {
+  record: SharedArrayBuffer;
+  /** Present in a sandbox: the resolve hook's URL and the file URL of the prepared strategies' folder. */
+  lockdown?: { hookUrl: string; strategyDirUrl: string };
+}
+
 /** What a strategy was doing. `load` covers importing its module and calling its factory. */
 export const CALL_KINDS = ["computeSwap", "afterSwap", "onEpochBoundary", "constantProductFees", "load"] as const;
 export type CallKind = (typeof CALL_KINDS)[number];

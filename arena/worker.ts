@@ -4,7 +4,8 @@
  * call record (arena/watch.ts) the main thread watches; a strategy the main thread stopped in an
  * earlier attempt at the seed is replaced by a stub that quotes 0 (`disabled`).
  * In a sandbox (arena/sandbox.ts) the thread first locks itself down: strategy modules may import
- * nothing, and `process`, `fetch` and the other globals that reach outside are removed.
+ * nothing, `process`, `fetch` and the other globals that reach outside are removed, and the
+ * built-ins are hardened against prototype pollution (arena/harden.ts).
  */
 import { register } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
@@ -14,13 +15,8 @@ import { loadStrategy } from "./loader.js";
 import type { WorkerReply, WorkerRequest } from "./runner.js";
 import { Simulation, type StrategySource } from "../env/simulation.js";
 import type { Strategy } from "../env/strategy.js";
-import { callRecord, enterLoad, leave, watchStrategy } from "./watch.js";
-
-export interface WorkerSetup {
-  record: SharedArrayBuffer;
-  /** Present in a sandbox: the resolve hook's URL and the file URL of the prepared strategies' folder. */
-  lockdown?: { hookUrl: string; strategyDirUrl: string };
-}
+import { hardenIntrinsics } from "./harden.js";
+import { callRecord, enterLoad, leave, watchStrategy, type WorkerSetup } from "./watch.js";
 
 const setup = workerData as WorkerSetup;
 const rec = callRecord(setup.record);
@@ -31,6 +27,7 @@ const OUTSIDE_GLOBALS = ["process", "fetch", "BroadcastChannel", "WebSocket", "E
 if (setup.lockdown) {
   register(setup.lockdown.hookUrl, { data: { strategyDirUrl: setup.lockdown.strategyDirUrl } });
   for (const name of OUTSIDE_GLOBALS) delete (globalThis as Record<string, unknown>)[name];
+  hardenIntrinsics();
 }
 
 function stub(name: string): StrategySource {

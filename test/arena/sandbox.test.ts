@@ -59,6 +59,11 @@ const FILES: Record<string, () => string> = {
       () => { Float64Array.prototype.fill = function () { return this; }; },
       () => { Object.defineProperty(Math, "sqrt", { value: () => 1 }); },
       () => { Number.prototype.toFixed = () => "0"; },
+      () => { Function.prototype.call = () => 0; },
+      () => { globalThis.Math = { exp: () => 0, log: () => 0, sqrt: () => 0 }; },
+      () => { Object.prototype.oracle = true; },
+      () => { Object.getPrototypeOf(Uint8Array).prototype.set = function () {}; },
+      () => { Object.setPrototypeOf(Array.prototype, null); },
     ]) { try { attack(); } catch {} }
     export default { name: "pollutes", computeSwap(side, input, x, y) { ${CP} } };`,
   "benign.mjs": () => `export default { name: "pollutes", computeSwap(side, input, x, y) { ${CP} } };`,
@@ -104,7 +109,13 @@ describe("sandbox: hostile strategies are contained and named", () => {
     ["heap.mjs", /memory limit.*in computeSwap\(side=/],
     ["buffers.mjs", /memory limit.*in computeSwap\(side=/],
   ])("%s is stopped in every seed, the batch finishes and the opponent plays on", async (name, reason) => {
-    const b = await sandboxed([file(name), "fixed:30"]);
+    // The bombs get a call limit they cannot reach first: the memory limit must be what stops them.
+    const callMs = name === "loop.mjs" ? 400 : 60_000;
+    const b = await runBatchSandboxed({
+      ...BASE,
+      strategies: [file(name), "fixed:30"],
+      limits: { ...BASE.limits, callMs },
+    });
     expect(b.results).toHaveLength(2);
     for (const r of b.results) {
       const culprit = r.pools[0];
