@@ -7,7 +7,8 @@ import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runBatch, type BatchOptions } from "../../arena/runner.js";
+import { runBatch, StrategyStoppedError, type BatchOptions } from "../../arena/runner.js";
+import { PropAmmError, exitCodeOf, wireErrorCodeOf } from "../../env/errors.js";
 import { prepareSpecs, runBatchSandboxed, unshareNet } from "../../arena/sandbox.js";
 import { requireBuiltCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -179,6 +180,14 @@ describe("sandbox: hostile strategies are contained and named", () => {
     expect(p.specs[0]).toBe("fixed:30");
     expect(p.specs[1]).toBe(join(out, "1.mjs"));
     await expect(prepareSpecs(["no-such-builtin"], out)).rejects.toThrow(/unknown strategy 'no-such-builtin'/);
+  });
+
+  it("a stopped strategy is a PropAmmError: exit code 1, protocol code ENV", () => {
+    const e = new StrategyStoppedError("x.mjs: a call did not return within the 1000 ms time limit");
+    expect(e).toBeInstanceOf(PropAmmError);
+    expect(e.name).toBe("StrategyStoppedError");
+    expect(exitCodeOf(e)).toBe(1);
+    expect(wireErrorCodeOf(e)).toBe("ENV");
   });
 
   it("says whether the network namespace applies", () => {
