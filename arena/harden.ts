@@ -67,11 +67,42 @@ const GLOBALS = [
   "globalThis",
 ] as const;
 
+/**
+ * Properties that ordinary code sets on its own instances (`this.name = "MyError"` in an error
+ * class): read-only on the prototype, an assignment on an instance would throw (the "override
+ * mistake"). These become accessors that return the original and define an own property on the
+ * instance that is assigned, as Node's frozen intrinsics do.
+ */
+const OVERRIDABLE: ReadonlyMap<object, readonly string[]> = new Map<object, readonly string[]>([
+  [Object.prototype, ["constructor", "toString", "toLocaleString", "valueOf"]],
+  [Function.prototype, ["toString"]],
+  ...[Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError, AggregateError].map(
+    (E): [object, readonly string[]] => [E.prototype, ["name", "message", "toString", "constructor"]],
+  ),
+]);
+
+function overridable(o: object, key: string, value: unknown, enumerable: boolean | undefined): void {
+  Object.defineProperty(o, key, {
+    get: () => value,
+    set(this: object, v: unknown) {
+      if (this === o) throw new TypeError(`Cannot assign to read only property '${key}' of a hardened built-in`);
+      Object.defineProperty(this, key, { value: v, writable: true, enumerable: true, configurable: true });
+    },
+    enumerable,
+    configurable: false,
+  });
+}
+
 function hardenObject(o: object, seen: Set<object>): void {
   if (seen.has(o)) return;
   seen.add(o);
+  const overrides = OVERRIDABLE.get(o) ?? [];
   for (const key of Reflect.ownKeys(o)) {
     const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d && d.configurable && "value" in d && typeof key === "string" && overrides.includes(key)) {
+      overridable(o, key, d.value, d.enumerable);
+      continue;
+    }
     if (!d || !d.configurable) {
       if (d && "value" in d && d.writable && o !== globalThis) Object.defineProperty(o, key, { writable: false });
       continue;

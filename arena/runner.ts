@@ -12,7 +12,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { ConfigError, type SimConfig, resolveConfig } from "../env/config.js";
 import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
-import { PropAmmError } from "../env/errors.js";
+import { type ErrorCode, PropAmmError } from "../env/errors.js";
 import { isCheckpointPath, loadStrategy, looksLikeFile } from "./loader.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
 import {
@@ -169,7 +169,18 @@ export interface WorkerRequest {
 }
 
 export type WorkerReply =
-  { ok: true; index: number; result: SimulationResult } | { ok: false; index: number; error: string; config: boolean };
+  { ok: true; index: number; result: SimulationResult } | { ok: false; index: number; error: string; code?: ErrorCode };
+
+/**
+ * An error that crossed a thread or process boundary, as the project's error it was (same code,
+ * so the same exit code and protocol code), or null when it was not one of ours.
+ */
+export function rebuildError(code: ErrorCode | undefined, message: string): Error | null {
+  if (code === undefined) return null;
+  if (code === "CONFIG") return new ConfigError(message);
+  if (code === "STRATEGY") return new StrategyStoppedError(message);
+  return new PropAmmError(code, message);
+}
 
 function workerUrl(): URL {
   // From the compiled package the worker is plain JS. From sources (tests) a small .mjs
@@ -307,7 +318,7 @@ export async function runWatched(
           const job = t.job;
           if (!msg.ok) {
             const text = `simulation with seed ${seeds[msg.index]} failed: ${msg.error}`;
-            fail(msg.config ? new ConfigError(msg.error) : new Error(text));
+            fail(rebuildError(msg.code, msg.error) ?? new Error(text));
             return;
           }
           const result = msg.result;

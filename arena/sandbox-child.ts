@@ -6,12 +6,11 @@
  * reference to `process` kept where strategy code cannot reach it.
  */
 import { register } from "node:module";
-import { ConfigError } from "../env/config.js";
-import { type Limits, StrategyStoppedError, runWatched } from "./runner.js";
+import { type Limits, runWatched } from "./runner.js";
 import type { ChildMessage, ChildRequest } from "./sandbox.js";
 import { validateStrategy } from "./validate.js";
 import { hardenIntrinsics } from "./harden.js";
-import { errorCodeOf } from "../env/errors.js";
+import { PropAmmError, errorCodeOf } from "../env/errors.js";
 import { VectorEnv } from "../gym/vector-env.js";
 import { loadStrategy } from "./loader.js";
 
@@ -42,8 +41,7 @@ async function serveEnv(req: Extract<ChildRequest, { kind: "env" }>): Promise<vo
     await send({
       kind: "error",
       message: err instanceof Error ? err.message : String(err),
-      config: err instanceof ConfigError,
-      stopped: false,
+      code: err instanceof PropAmmError ? err.code : undefined,
     });
     return;
   }
@@ -88,8 +86,7 @@ proc.once("message", (req: ChildRequest) => {
     .catch((err: unknown): ChildMessage => ({
       kind: "error",
       message: err instanceof Error ? err.message : String(err),
-      config: err instanceof ConfigError,
-      stopped: err instanceof StrategyStoppedError,
+      code: err instanceof PropAmmError ? err.code : undefined,
     }))
     .then(send)
     .then(() => proc.exit(0));

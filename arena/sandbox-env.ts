@@ -15,7 +15,7 @@ import { PropAmmError } from "../env/errors.js";
 import type { ResetOptions, StepInfo } from "../gym/env.js";
 import type { EnvConfig } from "../gym/options.js";
 import type { AutoresetMode, VectorStepResult } from "../gym/vector-env.js";
-import { DEFAULT_LIMITS, type Limits, StrategyStoppedError } from "./runner.js";
+import { DEFAULT_LIMITS, type Limits, StrategyStoppedError, rebuildError } from "./runner.js";
 import {
   type ChildMessage,
   type ChildOptions,
@@ -106,7 +106,7 @@ export class SandboxedVectorEnv {
       this.ready = null;
     } else if (msg.kind === "error" && this.ready) {
       clearTimeout(this.ready.timer);
-      this.ready.reject(msg.config ? new ConfigError(msg.message) : new StrategyStoppedError(msg.message));
+      this.ready.reject(rebuildError(msg.code, msg.message) ?? new StrategyStoppedError(msg.message));
       this.ready = null;
     } else if (msg.kind === "env-reply") {
       const p = this.pending.get(msg.id);

@@ -30,6 +30,7 @@ import {
   type Limits,
   StrategyStoppedError,
   checkBatch,
+  rebuildError,
 } from "./runner.js";
 import type { ValidationReport } from "./validate.js";
 
@@ -107,7 +108,8 @@ export async function prepareSpecs(specs: readonly string[], dir: string): Promi
     if (builtinSource(spec)) out.push(spec);
     else if (isCheckpointPath(spec)) {
       const path = realpathSync(spec);
-      readPaths.push(path, `${path}/*`);
+      // `dir/*` covers the folder itself too; Node 20 aborts when given both `dir` and `dir/*`.
+      readPaths.push(`${path}/*`);
       out.push(path);
     } else if (/\.(m?js|m?ts)$/.test(spec)) out.push(await bundleModule(spec, join(dir, `${i}.mjs`)));
     else if (looksLikeFile(spec)) throw new ConfigError(`${spec}: not a strategy module or checkpoint folder`);
@@ -128,6 +130,15 @@ async function bundleModule(spec: string, outFile: string): Promise<string> {
       platform: "neutral",
       target: "node20",
       mainFields: ["module", "main"],
+      // The package itself: its strategy-side exports only (env/sdk.ts), which import no built-in.
+      plugins: [
+        {
+          name: "prop-amm-gym",
+          setup(b) {
+            b.onResolve({ filter: /^prop-amm-gym$/ }, () => ({ path: join(distDir(), "env", "sdk.js") }));
+          },
+        },
+      ],
       write: false,
       logLevel: "silent",
     });
@@ -180,7 +191,7 @@ export type ChildMessage =
   | { kind: "progress"; done: number; total: number }
   | { kind: "batch"; results: SimulationResult[] }
   | { kind: "validate"; report: ValidationReport }
-  | { kind: "error"; message: string; config: boolean; stopped: boolean }
+  | { kind: "error"; message: string; code?: ErrorCode }
   | { kind: "env-ready" }
   | { kind: "env-reply"; id: number; ok: true; value: unknown }
   | { kind: "env-reply"; id: number; ok: false; message: string; code: ErrorCode };
@@ -335,11 +346,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
     );
     const reply = run.reply;
     if (reply?.kind === "batch") return reply.results;
-    if (reply?.kind === "error") {
-      if (reply.config) throw new ConfigError(reply.message);
-      if (reply.stopped) throw new StrategyStoppedError(reply.message);
-      throw new Error(reply.message);
-    }
+    if (reply?.kind === "error") throw rebuildError(reply.code, reply.message) ?? new Error(reply.message);
     throw new StrategyStoppedError(
       `the sandbox ${run.ended} before the batch finished${run.output ? `: ${run.output.split("\n").slice(-3).join(" | ")}` : ""}`,
     );

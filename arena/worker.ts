@@ -9,7 +9,7 @@
  */
 import { register } from "node:module";
 import { parentPort, workerData } from "node:worker_threads";
-import { ConfigError } from "../env/config.js";
+import { PropAmmError } from "../env/errors.js";
 import { builtinSource } from "../env/builtins/index.js";
 import { loadStrategy } from "./loader.js";
 import type { WorkerReply, WorkerRequest } from "./runner.js";
@@ -83,7 +83,7 @@ parentPort!.on("message", async (req: WorkerRequest) => {
       ok: false,
       index: req.index,
       error: err instanceof Error ? err.message : String(err),
-      config: err instanceof ConfigError,
+      code: err instanceof PropAmmError ? err.code : undefined,
     };
   }
   parentPort!.postMessage(reply);
