@@ -3,7 +3,8 @@
  * the same seeds: a candidate is judged in the setting it was built for, and candidates are
  * compared with paired differences by seed (common random numbers: identical markets).
  */
-import { type BatchResult, runBatch } from "./runner.js";
+import type { BatchResult, Limits } from "./runner.js";
+import { runStrategies } from "./batch.js";
 import type { SimConfig } from "../env/config.js";
 import { estimate, type Estimate, summarize, type Summary } from "./stats.js";
 
@@ -47,12 +48,17 @@ export async function evaluateCandidates(
     simulations: number;
     seedStart: number;
     workers: number;
+    /** Run strategy code in the sandbox (docs/sandbox.md), with these limits. */
+    sandbox?: boolean;
+    limits?: Partial<Limits>;
     onProgress?: (done: number, total: number) => void;
   },
 ): Promise<Evaluation> {
   const runs: CandidateRun[] = [];
   for (const [k, spec] of candidates.entries()) {
-    const batch = await runBatch({
+    const batch = await runStrategies({
+      sandbox: opts.sandbox,
+      limits: opts.limits,
       strategies: [spec, ...opponents],
       config: opts.config,
       simulations: opts.simulations,

@@ -65,7 +65,18 @@ export interface StrategyRow {
   arbEdge: number;
   retailEdge: number;
   meanRetailTrades: number;
-  errors: { quoteErrors: number; invalidQuotes: number; hookErrors: number; feeErrors: number; lastError: string };
+  errors: {
+    quoteErrors: number;
+    invalidQuotes: number;
+    hookErrors: number;
+    feeErrors: number;
+    lastError: string;
+    /** The first contained error over the simulations, with its seed, call and input (only when there was one). */
+    firstError?: string;
+    /** Simulations in which the runner stopped the strategy (only when there was one), and the first reason. */
+    stopped?: number;
+    firstStopped?: string;
+  };
 }
 
 export interface PairedDifference {
@@ -94,7 +105,13 @@ export function summarize(results: readonly SimulationResult[]): Summary {
     const first = results[0].pools[i];
     const vs = Float64Array.from(results, (r) => r.pools[i].edge - r.pools[normIdx].edge);
     const e = estimate(edges[i]);
-    const errors = { quoteErrors: 0, invalidQuotes: 0, hookErrors: 0, feeErrors: 0, lastError: "" };
+    const errors: StrategyRow["errors"] = {
+      quoteErrors: 0,
+      invalidQuotes: 0,
+      hookErrors: 0,
+      feeErrors: 0,
+      lastError: "",
+    };
     let wins = 0;
     for (const r of results) {
       const p = r.pools[i];
@@ -103,6 +120,12 @@ export function summarize(results: readonly SimulationResult[]): Summary {
       errors.hookErrors += p.errors.hookErrors;
       errors.feeErrors += p.errors.feeErrors;
       if (p.errors.lastError) errors.lastError = p.errors.lastError;
+      if (p.errors.firstError && errors.firstError === undefined)
+        errors.firstError = `seed ${r.seed}: ${p.errors.firstError}`;
+      if (p.errors.stopped) {
+        errors.stopped = (errors.stopped ?? 0) + 1;
+        errors.firstStopped ??= `seed ${r.seed}: ${p.errors.stopped}`;
+      }
       if (p.edge > r.pools[normIdx].edge) wins++;
     }
     rows.push({

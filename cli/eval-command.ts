@@ -14,7 +14,14 @@ import type { SimulationResult } from "../env/simulation.js";
 import { estimate } from "../arena/stats.js";
 import { type Evaluation, evaluateCandidates, formatEvaluation } from "../arena/evaluation.js";
 import { formatErrors, formatPaired, formatTable } from "./format.js";
-import { addSimulationOptions, configFromOptions, integer } from "./options.js";
+import {
+  addSandboxOptions,
+  addSimulationOptions,
+  configFromOptions,
+  integer,
+  printModeLine,
+  sandboxFromOptions,
+} from "./options.js";
 import { progressBar } from "./progress.js";
 import { jsonReport, runAndReport, type RunOptions, writeJsonAtomic } from "./report.js";
 import { defaultOutput, prepareOutputDir, prepareOutputFile } from "./outputs.js";
@@ -106,66 +113,73 @@ export function addEvalCommand(program: Command): void {
       .option("--json <file>", "write per-simulation results and statistics as JSON")
       .option("--plots <dir>", `where the SVG pictures go (default: ${defaultOutput("eval", "eval_<timestamp>")})`)
       .option("--no-plots", "do not draw pictures"),
-  ).action(async (candidates: string[], o: EvalOptions) => {
-    const perRun = o.together ? candidates.length + o.against.length : 1 + o.against.length;
-    if (perRun > 16) throw new ConfigError(`at most 16 strategies in one simulation (got ${perRun})`);
-    if (o.json) prepareOutputFile(o.json, "--json");
-    const plotDir = o.plots === false ? null : (o.plots ?? defaultOutput("eval", `eval_${timestamp()}`));
-    if (plotDir) prepareOutputDir(plotDir, "--plots");
-    if (o.together) {
-      const { batch, summary } = await runAndReport([...candidates, ...o.against], o);
-      console.log("Win rate against the normalizer (share of simulations with more edge):");
-      for (const r of summary.rows.filter((r) => !r.normalizer))
-        console.log(`  ${r.name}: ${(r.winRateVsNormalizer * 100).toFixed(1)}%`);
-      if (o.json) writeJsonAtomic(o.json, jsonReport(batch, summary));
-      if (plotDir) {
-        const n = batch.results[0].pools.length;
-        const entries = Array.from({ length: n - 1 }, (_, i) => ({
-          name: summary.rows[i].name,
-          results: batch.results,
-          index: i,
-        }));
-        const norm = { name: "[Normalizer]", results: batch.results, index: n - 1 };
-        for (const f of writeEvalPlots(plotDir, entries, norm)) console.log(`wrote ${f}`);
+  );
+  addSandboxOptions(program.commands[program.commands.length - 1], false).action(
+    async (candidates: string[], o: EvalOptions) => {
+      const perRun = o.together ? candidates.length + o.against.length : 1 + o.against.length;
+      if (perRun > 16) throw new ConfigError(`at most 16 strategies in one simulation (got ${perRun})`);
+      if (o.json) prepareOutputFile(o.json, "--json");
+      const plotDir = o.plots === false ? null : (o.plots ?? defaultOutput("eval", `eval_${timestamp()}`));
+      if (plotDir) prepareOutputDir(plotDir, "--plots");
+      if (o.together) {
+        const { batch, summary } = await runAndReport([...candidates, ...o.against], o);
+        console.log("Win rate against the normalizer (share of simulations with more edge):");
+        for (const r of summary.rows.filter((r) => !r.normalizer))
+          console.log(`  ${r.name}: ${(r.winRateVsNormalizer * 100).toFixed(1)}%`);
+        if (o.json) writeJsonAtomic(o.json, jsonReport(batch, summary));
+        if (plotDir) {
+          const n = batch.results[0].pools.length;
+          const entries = Array.from({ length: n - 1 }, (_, i) => ({
+            name: summary.rows[i].name,
+            results: batch.results,
+            index: i,
+          }));
+          const norm = { name: "[Normalizer]", results: batch.results, index: n - 1 };
+          for (const f of writeEvalPlots(plotDir, entries, norm)) console.log(`wrote ${f}`);
+        }
+        if (o.json) console.log(`wrote ${o.json}`);
+        return;
       }
-      if (o.json) console.log(`wrote ${o.json}`);
-      return;
-    }
-    const bar = progressBar("evaluating");
-    const ev = await evaluateCandidates(candidates, o.against, {
-      config: configFromOptions(o),
-      simulations: o.simulations,
-      seedStart: o.seedStart,
-      workers: o.workers,
-      onProgress: (d, t) => bar.update(d, t),
-    });
-    bar.finish();
-    for (const run of ev.runs) {
-      console.log(`\n${run.spec} against ${o.against.join(", ")}:`);
-      console.log(formatTable(run.summary));
-      const paired = formatPaired(run.summary);
-      if (paired) console.log(paired);
-      const errors = formatErrors(run.summary);
-      if (errors) console.log(errors);
-    }
-    console.log(`\n${formatEvaluation(ev, o.against)}`);
-    const b = ev.runs[0].batch;
-    console.log(
-      `seeds ${b.seeds[0]}..${b.seeds[b.seeds.length - 1]}, ${b.config.steps} steps, epoch ${b.config.epochLen}`,
-    );
-    if (o.json) {
-      writeJsonAtomic(o.json, {
-        candidates,
-        against: o.against,
-        rows: ev.rows,
-        pairs: ev.pairs,
-        runs: ev.runs.map((r) => ({ spec: r.spec, ...(jsonReport(r.batch, r.summary) as object) })),
+      const { sandbox, limits } = sandboxFromOptions(o, false);
+      printModeLine(sandbox, limits);
+      const bar = progressBar("evaluating");
+      const ev = await evaluateCandidates(candidates, o.against, {
+        sandbox,
+        limits,
+        config: configFromOptions(o),
+        simulations: o.simulations,
+        seedStart: o.seedStart,
+        workers: o.workers,
+        onProgress: (d, t) => bar.update(d, t),
       });
-      console.log(`wrote ${o.json}`);
-    }
-    if (plotDir) {
-      const { entries, normalizer } = separatePlotEntries(ev);
-      for (const f of writeEvalPlots(plotDir, entries, normalizer)) console.log(`wrote ${f}`);
-    }
-  });
+      bar.finish();
+      for (const run of ev.runs) {
+        console.log(`\n${run.spec} against ${o.against.join(", ")}:`);
+        console.log(formatTable(run.summary));
+        const paired = formatPaired(run.summary);
+        if (paired) console.log(paired);
+        const errors = formatErrors(run.summary);
+        if (errors) console.log(errors);
+      }
+      console.log(`\n${formatEvaluation(ev, o.against)}`);
+      const b = ev.runs[0].batch;
+      console.log(
+        `seeds ${b.seeds[0]}..${b.seeds[b.seeds.length - 1]}, ${b.config.steps} steps, epoch ${b.config.epochLen}`,
+      );
+      if (o.json) {
+        writeJsonAtomic(o.json, {
+          candidates,
+          against: o.against,
+          rows: ev.rows,
+          pairs: ev.pairs,
+          runs: ev.runs.map((r) => ({ spec: r.spec, ...(jsonReport(r.batch, r.summary) as object) })),
+        });
+        console.log(`wrote ${o.json}`);
+      }
+      if (plotDir) {
+        const { entries, normalizer } = separatePlotEntries(ev);
+        for (const f of writeEvalPlots(plotDir, entries, normalizer)) console.log(`wrote ${f}`);
+      }
+    },
+  );
 }

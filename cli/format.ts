@@ -59,9 +59,10 @@ export function formatErrors(summary: Summary): string {
   for (const r of summary.rows) {
     const e = r.errors;
     const total = e.quoteErrors + e.invalidQuotes + e.hookErrors + e.feeErrors;
+    if (e.stopped) lines.push(`  ${r.name}: stopped in ${e.stopped} simulation(s); first: ${e.firstStopped ?? ""}`);
     if (total === 0) continue;
     lines.push(
-      `  ${r.name}: ${e.quoteErrors} quote throws, ${e.invalidQuotes} invalid quotes (counted as 0), ${e.hookErrors} hook throws, ${e.feeErrors} bad fee declarations${e.lastError ? `; last: ${e.lastError}` : ""}`,
+      `  ${r.name}: ${e.quoteErrors} quote throws, ${e.invalidQuotes} invalid quotes (counted as 0), ${e.hookErrors} hook throws, ${e.feeErrors} bad fee declarations${e.firstError ? `; first: ${e.firstError}` : ""}${e.lastError ? `; last: ${e.lastError}` : ""}`,
     );
   }
   return lines.length ? ["Contained strategy errors (the run continued):", ...lines].join("\n") : "";

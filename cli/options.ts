@@ -7,6 +7,8 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import type { SimConfig } from "../env/config.js";
 import { PIN_OPTIONS, SIM_OPTIONS, commandDefault, type OptionSpec } from "../env/options.js";
 import { ENV_OPTIONS, type EnvConfig } from "../gym/options.js";
+import { DEFAULT_LIMITS, type Limits } from "../arena/runner.js";
+import { IN_PROCESS_MODE_LINE, sandboxModeLine } from "../arena/sandbox.js";
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -114,4 +116,49 @@ export function envConfigFromOptions(o: SimOptions): Partial<EnvConfig> {
   for (const spec of withFlag(ENV_OPTIONS)) out[spec.key] = optionValue(spec, o);
   out.sim = configFromOptions(o);
   return out as Partial<EnvConfig>;
+}
+
+/** The sandbox and limit options (docs/sandbox.md) as commander stores them. */
+export interface SandboxOptions {
+  sandbox?: boolean;
+  callTimeLimit: number;
+  simTimeLimit: number;
+  memoryLimit: number;
+}
+
+/**
+ * `--sandbox` / `--no-sandbox` and the limits. `sandboxByDefault` is the command's default:
+ * submit runs code for someone else, so it sandboxes unless told not to.
+ */
+export function addSandboxOptions(cmd: Command, sandboxByDefault: boolean): Command {
+  const [on, off] = sandboxByDefault ? [" (default)", ""] : ["", " (default)"];
+  return cmd
+    .option("--sandbox", `run strategy code in the sandbox: no files, network, processes or environment${on}`)
+    .option("--no-sandbox", `run strategy code in watched threads of this process (trusted local files)${off}`)
+    .option("--call-time-limit <ms>", "longest one strategy call may run", integer(1), DEFAULT_LIMITS.callMs)
+    .option(
+      "--sim-time-limit <s>",
+      "longest one simulation (or one validation) may run",
+      integer(1),
+      DEFAULT_LIMITS.simulationMs / 1000,
+    )
+    .option(
+      "--memory-limit <MB>",
+      "JS heap of each simulation thread (and resident memory per thread)",
+      integer(64),
+      DEFAULT_LIMITS.memoryMb,
+    );
+}
+
+/** Whether strategies run sandboxed, and the limits, from parsed options. */
+export function sandboxFromOptions(o: SandboxOptions, sandboxByDefault: boolean): { sandbox: boolean; limits: Limits } {
+  return {
+    sandbox: o.sandbox ?? sandboxByDefault,
+    limits: { callMs: o.callTimeLimit, simulationMs: o.simTimeLimit * 1000, memoryMb: o.memoryLimit },
+  };
+}
+
+/** The mode line on stderr: where strategy code runs. */
+export function printModeLine(sandbox: boolean, limits: Limits): void {
+  console.error(sandbox ? sandboxModeLine(limits) : IN_PROCESS_MODE_LINE);
 }

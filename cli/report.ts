@@ -1,13 +1,20 @@
 /** Shared by run, submit and eval: run a batch, print the spec §7 report, write JSON safely. */
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../env/config.js";
-import { runBatch, type BatchResult } from "../arena/runner.js";
+import type { BatchResult } from "../arena/runner.js";
+import { runStrategies } from "../arena/batch.js";
 import { summarize, type Summary } from "../arena/stats.js";
 import { formatErrors, formatPaired, formatTable } from "./format.js";
-import { configFromOptions, type SimOptions } from "./options.js";
+import {
+  configFromOptions,
+  printModeLine,
+  sandboxFromOptions,
+  type SandboxOptions,
+  type SimOptions,
+} from "./options.js";
 import { progressBar } from "./progress.js";
 
-export interface RunOptions extends SimOptions {
+export interface RunOptions extends SimOptions, SandboxOptions {
   simulations: number;
   seedStart: number;
   workers: number;
@@ -29,9 +36,14 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 export async function runAndReport(
   strategies: string[],
   o: RunOptions,
+  sandboxByDefault = false,
 ): Promise<{ batch: BatchResult; summary: Summary }> {
+  const { sandbox, limits } = sandboxFromOptions(o, sandboxByDefault);
+  printModeLine(sandbox, limits);
   const bar = progressBar("simulating");
-  const batch = await runBatch({
+  const batch = await runStrategies({
+    sandbox,
+    limits,
     strategies,
     config: configFromOptions(o),
     simulations: o.simulations,

@@ -2,19 +2,22 @@
 import type { Command } from "commander";
 import { BUILTIN_HELP } from "../env/builtins/index.js";
 import { defaultWorkers } from "../arena/runner.js";
-import { addSimulationOptions, integer } from "./options.js";
+import { addSandboxOptions, addSimulationOptions, integer } from "./options.js";
 import { prepareOutputFile } from "./outputs.js";
 import { jsonReport, runAndReport, type RunOptions, writeJsonAtomic } from "./report.js";
 
-/** What run and submit share: how many seeds, the first one, worker threads, and every simulation option. */
-export function addRunOptions(cmd: Command, simulations: number): Command {
+/**
+ * What run and submit share: how many seeds, the first one, worker threads, the sandbox and its
+ * limits, and every simulation option.
+ */
+export function addRunOptions(cmd: Command, simulations: number, sandboxByDefault = false): Command {
   return addSimulationOptions(
-    cmd
+    addSandboxOptions(cmd, sandboxByDefault)
       .option("--simulations <n>", "number of simulations (seeds)", integer(1), simulations)
       .option("--seed-start <n>", "first seed", integer(0), 0)
       .option(
         "--workers <n>",
-        "worker threads (results are identical for any count)",
+        "worker threads (results are identical for any count; 0: this thread, unwatched)",
         integer(0, 256),
         defaultWorkers(),
       ),

@@ -4,6 +4,9 @@ import { ConfigError } from "../env/config.js";
 import { DEFAULT_LIMITS } from "../server/handler.js";
 import { GymServer } from "../server/serve.js";
 import { integer } from "./options.js";
+import { existsSync, statSync } from "node:fs";
+import { DEFAULT_LIMITS as RUN_LIMITS } from "../arena/runner.js";
+import { sandboxModeLine } from "../arena/sandbox.js";
 
 export function addServeCommand(program: Command): void {
   program
@@ -19,6 +22,17 @@ export function addServeCommand(program: Command): void {
       integer(1),
       DEFAULT_LIMITS.idleTimeoutS,
     )
+    .option(
+      "--strategy-dir <dir>",
+      "the only folder whose strategy files and checkpoints clients may name; they run sandboxed (default: built-ins only)",
+    )
+    .option(
+      "--request-time-limit <s>",
+      "longest a sandboxed session's request (make, reset, step) may run",
+      integer(1),
+      RUN_LIMITS.simulationMs / 1000,
+    )
+    .option("--memory-limit <MB>", "JS heap of a sandboxed session", integer(64), RUN_LIMITS.memoryMb)
     .action(
       async (o: {
         bind: string;
@@ -26,7 +40,14 @@ export function addServeCommand(program: Command): void {
         maxSessions: number;
         maxEnvs: number;
         idleTimeout: number;
+        strategyDir?: string;
+        requestTimeLimit: number;
+        memoryLimit: number;
       }) => {
+        if (o.strategyDir !== undefined && !(existsSync(o.strategyDir) && statSync(o.strategyDir).isDirectory())) {
+          throw new ConfigError(`--strategy-dir: ${o.strategyDir} is not a folder`);
+        }
+        const sandboxLimits = { simulationMs: o.requestTimeLimit * 1000, memoryMb: o.memoryLimit };
         const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(o.bind);
         if (tcp && (Number(tcp[2]) < 1 || Number(tcp[2]) > 65535)) {
           throw new ConfigError(`cannot bind ${o.bind}: the port must be in [1, 65535]`);
@@ -37,6 +58,8 @@ export function addServeCommand(program: Command): void {
           maxSessions: o.maxSessions,
           maxEnvsPerSession: o.maxEnvs,
           idleTimeoutS: o.idleTimeout,
+          strategyDir: o.strategyDir,
+          sandboxLimits,
           log: (line) => console.error(`[serve] ${line}`),
         });
         try {
@@ -44,6 +67,11 @@ export function addServeCommand(program: Command): void {
         } catch (err) {
           throw new ConfigError(`cannot bind ${o.bind}: ${err instanceof Error ? err.message : String(err)}`);
         }
+        console.error(
+          o.strategyDir === undefined
+            ? "[serve] strategies: built-ins only (no --strategy-dir)"
+            : `[serve] files in ${o.strategyDir}: ${sandboxModeLine(sandboxLimits, true)}`,
+        );
         console.error(`[serve] prop-amm gym listening on ${o.bind} (protocol 1); Ctrl-C to stop`);
         await new Promise<void>((resolveStop) => {
           const stop = (signal: string): void => {

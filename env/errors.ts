@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   /** A tool the command needs is not installed (rustc for WebAssembly): the machine, not the input. */
   TOOLCHAIN: { exit: EXIT_FAILED, wire: "CONFIG" },
   ENV: { exit: EXIT_FAILED, wire: "ENV" },
+  STRATEGY: { exit: EXIT_FAILED, wire: "ENV" },
   BAD_ACTION: { exit: EXIT_BAD_INPUT, wire: "BAD_ACTION" },
   BAD_MESSAGE: { exit: EXIT_BAD_INPUT, wire: "BAD_MESSAGE" },
   TOO_LARGE: { exit: EXIT_BAD_INPUT, wire: "TOO_LARGE" },

@@ -67,6 +67,7 @@ export class Pool {
   private errorsHook = 0;
   private errorsFee = 0;
   private lastErrorText = "";
+  private firstErrorText = "";
 
   private readonly feeScratch = new Float64Array(2);
 
@@ -173,6 +174,15 @@ export class Pool {
   get lastError(): string {
     return this.lastErrorText;
   }
+  /** The first contained error with the call and input that caused it ("" while there is none). */
+  get firstError(): string {
+    return this.firstErrorText;
+  }
+
+  /** Cold path: remembers the first contained error and the input that caused it. */
+  private noteFirst(call: string, what: string): void {
+    if (this.firstErrorText === "") this.firstErrorText = `${call}: ${what}`;
+  }
 
   /** Output for `input` on `side` at the current reserves, guarded. */
   quote(side: Side, input: number): number {
@@ -194,11 +204,13 @@ export class Pool {
     } catch (err) {
       this.errorsQuote++;
       this.lastErrorText = describe(err);
+      this.noteFirst(quoteCall(side, input, this.x, this.y), `threw ${this.lastErrorText}`);
       return 0;
     }
     const reserveOut = side === 0 ? this.x : this.y;
     if (typeof out !== "number" || !(out >= 0) || !(out < reserveOut)) {
       this.errorsInvalid++;
+      this.noteFirst(quoteCall(side, input, this.x, this.y), `returned ${String(out)} (counted as 0)`);
       return 0;
     }
     return out;
@@ -292,6 +304,7 @@ export class Pool {
     } catch (err) {
       this.errorsHook++;
       this.lastErrorText = describe(err);
+      this.noteFirst(`afterSwap(simStep=${event.simStep}, side=${event.side})`, `threw ${this.lastErrorText}`);
     }
     this.syncStorage();
   }
@@ -302,6 +315,7 @@ export class Pool {
     } catch (err) {
       this.errorsHook++;
       this.lastErrorText = describe(err);
+      this.noteFirst(`onEpochBoundary(epochNumber=${event.epochNumber})`, `threw ${this.lastErrorText}`);
     }
     this.syncStorage();
   }
@@ -324,12 +338,14 @@ export class Pool {
     } catch (err) {
       this.errorsFee++;
       this.lastErrorText = describe(err);
+      this.noteFirst("constantProductFees", `threw ${this.lastErrorText}`);
       return;
     }
     const bad = !(f[0] >= 0 && f[0] < 1) ? 0 : !(f[1] >= 0 && f[1] < 1) ? 1 : -1;
     if (bad >= 0) {
       this.errorsFee++;
       this.lastErrorText = `constantProductFees gave fee${bad} = ${f[bad]}, outside [0, 1)`;
+      this.noteFirst("constantProductFees", `gave fee${bad} = ${f[bad]}, outside [0, 1)`);
       return;
     }
     this.f0 = f[0];
@@ -337,6 +353,11 @@ export class Pool {
     this.g0 = 1 - f[0];
     this.g1 = 1 - f[1];
   }
+}
+
+/** How a quote call is named in error reports. */
+export function quoteCall(side: Side, input: number, reserveX: number, reserveY: number): string {
+  return `computeSwap(side=${side}, inputAmount=${input}, reserveX=${reserveX}, reserveY=${reserveY})`;
 }
 
 export function describe(err: unknown): string {

@@ -44,6 +44,13 @@ export interface PoolErrors {
   hookErrors: number;
   feeErrors: number;
   lastError: string;
+  /** The first contained error with its call and input; present only when there was one. */
+  firstError?: string;
+  /**
+   * Present only when the batch runner stopped this strategy (time or memory limit, spec §2.9):
+   * what was exceeded, in which call, with which input. The pool then ran as a stub quoting 0.
+   */
+  stopped?: string;
 }
 
 export interface PoolResult {
@@ -244,6 +251,7 @@ export class Simulation {
           hookErrors: p.hookErrors,
           feeErrors: p.feeErrors,
           lastError: p.lastError,
+          ...(p.firstError ? { firstError: p.firstError } : {}),
         },
         epochs: this.epochs[i],
       })),

@@ -2,7 +2,8 @@
  * The protocol's request handler (docs/protocol.md), independent of the socket: bytes in,
  * bytes out. Every failure becomes an error reply; nothing a client sends can throw out of here.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { sep } from "node:path";
 import { Packr } from "msgpackr";
 import {
   PropAmmError,
@@ -14,6 +15,10 @@ import { type StepInfo } from "../gym/env.js";
 import { OBSERVATION_SPACE, ACTION_SPACE } from "../gym/env.js";
 import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../gym/vector-env.js";
 import { loadStrategy } from "../arena/loader.js";
+import { builtinSource } from "../env/builtins/index.js";
+import { ConfigError } from "../env/config.js";
+import type { Limits } from "../arena/runner.js";
+import { SandboxedVectorEnv } from "../arena/sandbox-env.js";
 import { ArrayError, decodeFloatArray, encodeArray } from "./arrays.js";
 import { WIRE_NAMES, defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
 import { Sessions } from "./sessions.js";
@@ -28,6 +33,13 @@ export interface ServerLimits {
   maxSessions: number;
   maxEnvsPerSession: number;
   idleTimeoutS: number;
+  /**
+   * The only folder whose strategy files and checkpoints clients may name (docs/sandbox.md);
+   * without it clients may name built-ins only. Named files always run in a sandbox.
+   */
+  strategyDir?: string;
+  /** Time and memory limits of sandboxed sessions; the time limit applies to each request. */
+  sandboxLimits?: Partial<Limits>;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -252,7 +264,20 @@ export class RequestHandler {
         `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}); close one first`,
       );
     }
-    const env = await VectorEnv.create(n, config, { autoresetMode: mode as AutoresetMode }, loadStrategy);
+    const opponents = config.opponents ?? [];
+    const files = opponents.filter((o) => typeof o !== "string" || !builtinSource(o));
+    const allowed = opponents.map((o) => (typeof o === "string" && builtinSource(o) ? o : this.allowedPath(o)));
+    const env =
+      files.length === 0
+        ? await VectorEnv.create(n, config, { autoresetMode: mode as AutoresetMode }, loadStrategy)
+        : await SandboxedVectorEnv.create(
+            n,
+            { ...config, opponents: allowed },
+            {
+              autoresetMode: mode as AutoresetMode,
+              limits: this.limits.sandboxLimits,
+            },
+          );
     const s = this.sessions.add(env, now);
     return {
       env_id: s.id,
@@ -261,6 +286,31 @@ export class RequestHandler {
       action_space: ACTION_SPACE.toJSON(),
       autoreset_mode: mode,
     };
+  }
+
+  /**
+   * A client may name a file only inside the server's strategy folder (symbolic links resolved),
+   * and the server never imports it: the session runs in a sandbox.
+   */
+  private allowedPath(spec: unknown): string {
+    const dir = this.limits.strategyDir;
+    if (typeof spec !== "string") throw new ConfigError("opponents must be strategy names");
+    if (dir === undefined) {
+      throw new ConfigError(
+        `opponent '${spec}': this server accepts built-in strategies only (start it with --strategy-dir to allow files)`,
+      );
+    }
+    let real: string;
+    try {
+      real = realpathSync(spec.startsWith("/") ? spec : `${dir}/${spec}`);
+    } catch {
+      throw new ConfigError(`opponent '${spec}': no such file in the server's strategy folder`);
+    }
+    const root = realpathSync(dir);
+    if (!real.startsWith(root + sep)) {
+      throw new ConfigError(`opponent '${spec}': only files inside the server's strategy folder may be named`);
+    }
+    return real;
   }
 
   private session(m: Msg, now: number) {
@@ -285,7 +335,7 @@ export class RequestHandler {
     return reply;
   }
 
-  private reset(m: Msg, id: unknown, now: number): Uint8Array {
+  private async reset(m: Msg, id: unknown, now: number): Promise<Uint8Array> {
     const s = this.session(m, now);
     const cached = this.replay(s, id);
     if (cached) return cached;
@@ -306,7 +356,7 @@ export class RequestHandler {
         if (k !== "market") throw new ProtocolError("BAD_REQUEST", `options: unknown key '${k}' (known: market)`);
       options = o.market === undefined ? {} : { market: pinsFromWire(o.market, "options.market") };
     }
-    const r = s.env.reset({ seed: seed as number | undefined, options });
+    const r = await s.env.reset({ seed: seed as number | undefined, options });
     const n = s.env.numEnvs;
     return this.remember(s, id, {
       observations: encodeArray(r.observations, "float32", [n, 5]),
@@ -314,7 +364,7 @@ export class RequestHandler {
     });
   }
 
-  private step(m: Msg, id: unknown, now: number): Uint8Array {
+  private async step(m: Msg, id: unknown, now: number): Promise<Uint8Array> {
     const s = this.session(m, now);
     const cached = this.replay(s, id);
     if (cached) return cached;
@@ -327,7 +377,7 @@ export class RequestHandler {
       if (!Number.isFinite(values[i]))
         throw new ArrayError(`actions[${Math.floor(i / 2)}][${i % 2}] is ${values[i]}: actions must be finite`);
     }
-    const r = s.env.step(values);
+    const r = await s.env.step(values);
     return this.remember(s, id, {
       observations: encodeArray(r.observations, "float32", [n, 5]),
       rewards: encodeArray(r.rewards, "float64", [n]),

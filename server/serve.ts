@@ -1,7 +1,8 @@
 /**
- * `propamm serve`: the gym over a ZeroMQ ROUTER socket. Requests are handled one at a time in
- * arrival order; each is short (one decision of each env in a session), so a slow client only
- * delays its own replies, and a vanished client's replies are dropped by the ROUTER.
+ * `propamm serve`: the gym over a ZeroMQ ROUTER socket. Each client's requests are handled in
+ * arrival order; a session whose strategies run in a sandbox (docs/sandbox.md) is awaited without
+ * holding up other clients, so a slow or stuck sandbox only delays its own client's replies,
+ * and a vanished client's replies are dropped by the ROUTER.
  */
 import { Router } from "zeromq";
 import { RequestHandler, type ServerLimits } from "./handler.js";
@@ -17,6 +18,8 @@ export class GymServer {
   private sweeper: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
+  private readonly clients = new Map<string, Promise<void>>();
+  private sending: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: ServeOptions) {
     this.handler = new RequestHandler(opts);
@@ -53,20 +56,37 @@ export class GymServer {
           envelope = rest.length > 0 && rest[0].length === 0 ? [identity, rest[0]] : [identity];
           payload = null;
         }
-        const reply =
-          payload === null
-            ? this.handler.errorReply(null, "BAD_MESSAGE", `expected one payload frame, got ${rest.length} frame(s)`)
-            : await this.handler.handle(payload);
-        try {
-          await this.socket.send([...envelope, reply]);
-        } catch (err) {
-          if (this.closed) break;
-          this.opts.log?.(`could not reply: ${err instanceof Error ? err.message : String(err)}`);
-        }
+        // Each client's requests in order; different clients' requests do not wait for each other,
+        // so a session whose sandbox is busy (or stuck until its time limit) delays only its client.
+        const key = identity.toString("hex");
+        const handled = (this.clients.get(key) ?? Promise.resolve()).then(async () => {
+          const reply =
+            payload === null
+              ? this.handler.errorReply(null, "BAD_MESSAGE", `expected one payload frame, got ${rest.length} frame(s)`)
+              : await this.handler.handle(payload);
+          await this.send([...envelope, reply]);
+        });
+        this.clients.set(key, handled);
+        void handled.then(() => {
+          if (this.clients.get(key) === handled) this.clients.delete(key);
+        });
       }
     } catch (err) {
       if (!this.closed) throw err;
     }
+  }
+
+  /** One send at a time (the socket allows no more); a failure is logged, not thrown. */
+  private send(frames: (Buffer | Uint8Array)[]): Promise<void> {
+    this.sending = this.sending.then(async () => {
+      if (this.closed) return;
+      try {
+        await this.socket.send(frames);
+      } catch (err) {
+        if (!this.closed) this.opts.log?.(`could not reply: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    });
+    return this.sending;
   }
 
   async stop(): Promise<void> {

@@ -1,10 +1,12 @@
 /** Open env sessions, keyed by id, freed when closed or idle for too long. */
 import { randomBytes } from "node:crypto";
 import type { VectorEnv } from "../gym/vector-env.js";
+import type { SandboxedVectorEnv } from "../arena/sandbox-env.js";
 
 export interface Session {
   id: string;
-  env: VectorEnv;
+  /** In this process (built-in opponents only) or in a sandbox child (a client named a file). */
+  env: VectorEnv | SandboxedVectorEnv;
   lastUsed: number;
   /** The last reset/step request id and its encoded reply, for retried requests. */
   lastRequestId: unknown;
@@ -28,7 +30,7 @@ export class Sessions {
     return this.map.size >= this.maxSessions;
   }
 
-  add(env: VectorEnv, now: number): Session {
+  add(env: Session["env"], now: number): Session {
     const id = `e${++this.counter}-${randomBytes(3).toString("hex")}`;
     const s: Session = { id, env, lastUsed: now, lastRequestId: undefined, lastReply: null };
     this.map.set(id, s);

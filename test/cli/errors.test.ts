@@ -66,7 +66,8 @@ describe("error codes", () => {
     const dir = mkdtempSync(join(TMP, "damaged-"));
     writeFileSync(join(dir, "state.json"), "{ not json");
     const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true });
-    const h = new RequestHandler();
+    // Clients may name checkpoints only inside the server's strategy folder (docs/sandbox.md).
+    const h = new RequestHandler({ strategyDir: TMP });
     const reply = packr.unpack(
       await h.handle(packr.pack({ v: 1, id: 1, cmd: "make", config: { opponents: [dir] } })),
     ) as { ok: boolean; error?: { code: string; message: string } };

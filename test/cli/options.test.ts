@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, DEFAULT_CONFIG, resolveConfig, type SimConfig } from "../../env/config.js";
 import { MARKET_RANGES, PIN_OPTIONS, SIM_OPTIONS, type OptionSpec } from "../../env/options.js";
 import { DEFAULT_ENV_CONFIG, ENV_OPTIONS, PropAmmEnv, type EnvConfig } from "../../gym/env.js";
+import type { VectorEnv } from "../../gym/vector-env.js";
 import { RequestHandler } from "../../server/handler.js";
 import { OPTION_DOCS, renderOptionDocs } from "../../cli/options-docs.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -236,7 +237,8 @@ describe("the server takes every wire name", () => {
     const full = { ...config, reward_baseline: "normalizer", sim: { ...(config.sim as object), steps: 500, pins } };
     const r = await request(h, { cmd: "make", config: full });
     expect(r.error, JSON.stringify(r.error)).toBeUndefined();
-    const env = h.sessions.get(r.env_id as string, Date.now())!.env.envs[0];
+    // Built-in opponents only: the session's env is in this process (a VectorEnv).
+    const env = (h.sessions.get(r.env_id as string, Date.now())!.env as VectorEnv).envs[0];
     expect(env.config.rewardBaseline).toBe("normalizer");
     expect(env.simConfig.steps).toBe(500);
     expect(env.simConfig.pins.normalizerFeeBps).toBe(55);
