@@ -39,7 +39,7 @@ const BUILD_SCHEME = 1;
 /** A Rust strategy that does not compile, or a source we refuse to compile. */
 export class RustBuildError extends PropAmmError {
   constructor(message: string) {
-    super("STRATEGY", message);
+    super("STRATEGY_FILE", message);
     this.name = "RustBuildError";
   }
 }

@@ -11,7 +11,16 @@
  * the limit; inside, the watched threads of arena/runner.ts enforce the per-call limits.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -23,6 +32,7 @@ import type { ErrorCode } from "../env/errors.js";
 import type { EnvConfig } from "../gym/options.js";
 import type { AutoresetMode } from "../gym/vector-env.js";
 import { isCheckpointPath, looksLikeFile } from "./loader.js";
+import { compileRustStrategy } from "./rust.js";
 import {
   type BatchOptions,
   type BatchResult,
@@ -98,7 +108,8 @@ export interface PreparedSpecs {
  * Maps each spec to what the sandboxed child can load, before it starts; this is the one place
  * where that happens. Built-ins stay as they are; a checkpoint folder becomes its absolute path
  * (read-only to the child); a `.ts`/`.mts`/`.js`/`.mjs` module is bundled with its own imports
- * into one ES module in `dir`, and an import of a Node built-in is refused here already.
+ * into one ES module in `dir`, and an import of a Node built-in is refused here already; a `.rs`
+ * file is compiled to WebAssembly (arena/rust.ts) and the module copied into `dir`, as is a `.wasm`.
  */
 export async function prepareSpecs(specs: readonly string[], dir: string): Promise<PreparedSpecs> {
   const out: string[] = [];
@@ -112,10 +123,19 @@ export async function prepareSpecs(specs: readonly string[], dir: string): Promi
       readPaths.push(`${path}/*`);
       out.push(path);
     } else if (/\.(m?js|m?ts)$/.test(spec)) out.push(await bundleModule(spec, join(dir, `${i}.mjs`)));
+    // Rust is compiled here, in the parent (the child may not start rustc); a module is copied in.
+    else if (/\.(rs|wasm)$/.test(spec)) out.push(copyModule(spec, join(dir, `${i}.wasm`)));
     else if (looksLikeFile(spec)) throw new ConfigError(`${spec}: not a strategy module or checkpoint folder`);
     else throw new ConfigError(`unknown strategy '${spec}' (${BUILTIN_HELP})`);
   }
   return { specs: out, readPaths };
+}
+
+function copyModule(spec: string, outFile: string): string {
+  if (!existsSync(resolve(spec))) throw new ConfigError(`strategy file not found: ${spec}`);
+  const wasm = /\.rs$/.test(spec) ? compileRustStrategy(spec).wasmPath : resolve(spec);
+  copyFileSync(wasm, outFile);
+  return outFile;
 }
 
 async function bundleModule(spec: string, outFile: string): Promise<string> {
@@ -370,9 +390,9 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
   };
 }
 
-/** Bundled file names (`<dir>/strategies/<i>.mjs`) back to the spec the user gave. */
+/** Prepared file names (`<dir>/strategies/<i>.mjs` or `.wasm`) back to the spec the user gave. */
 function renameSpecs(text: string, specs: readonly string[]): string {
-  return text.replace(/\S*\/strategies\/(\d+)\.mjs/g, (m, i: string) => specs[Number(i)] ?? m);
+  return text.replace(/\S*\/strategies\/(\d+)\.(mjs|wasm)/g, (m, i: string) => specs[Number(i)] ?? m);
 }
 
 /**

@@ -30,7 +30,7 @@ import type { AfterSwapEvent, EpochEvent, Side, Strategy } from "../env/strategy
 /** A module that is not a usable strategy (missing exports, imports, no memory). */
 export class WasmStrategyError extends PropAmmError {
   constructor(message: string) {
-    super("STRATEGY", message);
+    super("STRATEGY_FILE", message);
     this.name = "WasmStrategyError";
   }
 }

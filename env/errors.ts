@@ -35,7 +35,7 @@ export const ERROR_CODES = {
   CHECKPOINT: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   EXPORT: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   /** A strategy file that does not build or load (a Rust compile error, a bad WebAssembly module). */
-  STRATEGY: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
+  STRATEGY_FILE: { exit: EXIT_BAD_INPUT, wire: "CONFIG" },
   /** A tool the command needs is not installed (rustc for WebAssembly): the machine, not the input. */
   TOOLCHAIN: { exit: EXIT_FAILED, wire: "CONFIG" },
   ENV: { exit: EXIT_FAILED, wire: "ENV" },

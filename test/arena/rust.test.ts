@@ -13,6 +13,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportPolicy } from "../../agents/export.js";
 import { loadStrategy } from "../../arena/loader.js";
+import { runBatch, type BatchOptions } from "../../arena/runner.js";
+import { runBatchSandboxed } from "../../arena/sandbox.js";
 import { compileRustStrategy, findWasmRustc, RustBuildError } from "../../arena/rust.js";
 import { loadWasmFile } from "../../arena/wasm-strategy.js";
 import { setNano, toNano } from "../../env/abi.js";
@@ -265,5 +267,76 @@ describe.skipIf(!toolchain)("Rust strategies through WebAssembly", () => {
       env: { ...process.env, PROPAMM_CACHE_DIR: join(dir, "cache") },
     });
     expect(readFileSync(json, "utf8")).toContain("Widening Fee (Rust)");
+  });
+
+  describe("hostile Rust strategies", () => {
+    const LOOP = `#[no_mangle]
+pub extern "C" fn __prop_amm_compute_swap(data: *const u8, _len: usize) -> u64 {
+    // Spins forever unless the first byte of the payload is 7 (it never is).
+    let mut x = 0u64;
+    while unsafe { std::ptr::read_volatile(data) } != 7 {
+        x = x.wrapping_add(1);
+    }
+    x
+}
+`;
+    const BOMB = `pub fn compute_swap(ctx: &prop_amm_submission_sdk::SwapContext) -> u64 {
+    // Reserves 16 MiB after 16 MiB until the module's 64 MiB memory cap makes an allocation fail.
+    let mut keep: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut block: Vec<u8> = Vec::with_capacity(16 << 20);
+        block.push(1);
+        keep.push(block);
+        if keep.len() > 1_000_000 {
+            return ctx.input_amount + keep.len() as u64;
+        }
+    }
+}
+`;
+    const BASE: Omit<BatchOptions, "strategies"> = {
+      simulations: 2,
+      config: { steps: 300, epochLen: 100 },
+      workers: 1,
+      limits: { callMs: 400, simulationMs: 60_000, memoryMb: 512 },
+    };
+
+    it("an endless loop in WebAssembly is stopped and named, in-process and sandboxed; the opponent plays on", async () => {
+      const loop = join(dir, "spin.rs");
+      writeFileSync(loop, LOOP);
+      for (const run of [runBatch, runBatchSandboxed]) {
+        const b = await run({ ...BASE, strategies: [loop, "fixed:30"] });
+        expect(b.results).toHaveLength(2);
+        for (const r of b.results) {
+          expect(r.pools[0].errors.stopped).toMatch(
+            /spin\.rs: a call did not return within the 400 ms time limit in computeSwap/,
+          );
+          expect(r.pools[1].arbTrades + r.pools[1].retailTrades).toBeGreaterThan(0);
+        }
+      }
+    });
+
+    it("a memory bomb hits the module's 64 MiB cap: each quote traps, is counted, and the run finishes", async () => {
+      const bomb = join(dir, "bomb.rs");
+      writeFileSync(bomb, BOMB);
+      // Each trapped quote costs a fresh instance (~20 ms here): a short run.
+      const b = await runBatchSandboxed({
+        ...BASE,
+        config: { steps: 20, epochLen: 10 },
+        strategies: [bomb, "fixed:30"],
+        limits: { ...BASE.limits, callMs: 60_000 },
+      });
+      for (const r of b.results) {
+        expect(r.steps).toBe(20);
+        expect(r.pools[0].errors.stopped).toBeUndefined();
+        expect(r.pools[0].errors.quoteErrors).toBeGreaterThan(0);
+        expect(r.pools[0].arbTrades + r.pools[0].retailTrades).toBe(0);
+      }
+    });
+
+    it("a Rust strategy gives the same numbers sandboxed and in-process", async () => {
+      const opts = { ...BASE, strategies: [WIDENING, "starter"] };
+      const [a, b] = [await runBatch(opts), await runBatchSandboxed(opts)];
+      expect(JSON.stringify(b.results)).toBe(JSON.stringify(a.results));
+    });
   });
 });
