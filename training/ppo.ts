@@ -187,6 +187,10 @@ export class PpoAlgorithm implements TrainingAlgorithm {
   get iterations(): number {
     return this.counters.iteration;
   }
+  /** One whole episode per env. */
+  get episodesPerIteration(): number {
+    return this.config.numEnvs;
+  }
   get obsNorm(): ObsNormStats {
     return this.obsStats.toJSON();
   }
