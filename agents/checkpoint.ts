@@ -65,8 +65,8 @@ export interface CheckpointState {
   createdAt: string;
   seed: number;
   policy: PolicyMeta;
-  /** Serializable env config used for training (opponents as names or paths). */
-  env: Partial<EnvConfig> & { opponents: string[] };
+  /** Serializable env config used for training (opponents, and the opponent pool if any, as names or paths). */
+  env: Partial<EnvConfig> & { opponents: string[]; opponentPool?: string[] };
   /** The algorithm's hyperparameters. */
   config: Record<string, unknown>;
   counters: { timesteps: number; episodes: number; iterations: number };

@@ -64,6 +64,8 @@ function givenRunOptions(cmd: Command, o: TrainCliOptions): { key: string; flag:
         out.push({ key: `${prefix}.${spec.key}`, flag: option.long ?? spec.flag });
     }
   }
+  if (cmd.getOptionValueSource("opponentPool") === "cli")
+    out.push({ key: "env.opponentPool", flag: "--opponent-pool" });
   if (cmd.getOptionValueSource("seed") === "cli") out.push({ key: "seed", flag: "--seed" });
   for (const k of Object.keys(o.hp)) out.push({ key: `hyper.${k}`, flag: `--hp ${k}=` });
   return out;
@@ -75,7 +77,11 @@ const count = (n: number): string => n.toLocaleString("en-US");
 function banner(s: TrainStart, backend: string, workers: string): string[] {
   const resumed = s.resumed ? ` (resuming at ${s.resumed.timesteps})` : "";
   const lines = [
-    `propamm train: ${s.algo}, ${s.timesteps} timesteps${resumed}, opponents ${s.opponents.join(", ")}, seed ${s.seed}, out ${s.out}`,
+    `propamm train: ${s.algo}, ${s.timesteps} timesteps${resumed}, opponents ${s.opponents.join(", ")}` +
+      (s.opponentPool.length > 0
+        ? ` (held-out evaluation; training draws ${s.opponents.length} per episode from ${s.opponentPool.join(", ")})`
+        : "") +
+      `, seed ${s.seed}, out ${s.out}`,
     `tfjs backend: ${backend}; rollout workers: ${workers}`,
   ];
   const perIteration = s.maxDecisionsPerEpisode === null ? null : s.episodesPerIteration * s.maxDecisionsPerEpisode;
@@ -98,6 +104,7 @@ interface TrainCliOptions extends SimOptions {
   timesteps?: number;
   /** The env's options (addEnvOptions); read whole by envConfigFromOptions. */
   opponents: string[];
+  opponentPool?: string[];
   seed: number;
   out?: string;
   resume?: boolean;
@@ -131,6 +138,17 @@ export function addTrainCommand(program: Command): void {
       .option(
         "--out <dir>",
         `run folder for checkpoints and metrics (default: ${defaultOutput("checkpoints", "<algo>-seed<seed>")})`,
+      )
+      .option(
+        "--opponent-pool <strategy...>",
+        "draw each training episode's opponents (as many as --opponents lists) from these, seeded by the episode's seed (commas or spaces between them; held-out evaluation keeps --opponents)",
+        (value: string, previous: string[] | undefined) => [
+          ...(previous ?? []),
+          ...value
+            .split(",")
+            .map((v) => v.trim())
+            .filter((v) => v !== ""),
+        ],
       )
       .option("--resume", "continue the run in --out from its latest checkpoint")
       .option(
@@ -174,7 +192,11 @@ export function addTrainCommand(program: Command): void {
       out,
       resume: o.resume === true,
       workers: o.algo === "es" ? o.workers : 0,
-      env: { ...envConfigFromOptions(o), opponents: o.opponents },
+      env: {
+        ...envConfigFromOptions(o),
+        opponents: o.opponents,
+        ...(o.opponentPool && o.opponentPool.length > 0 ? { opponentPool: o.opponentPool } : {}),
+      },
       hyper: o.hp,
       evalEvery: o.evalEvery,
       evalEpisodes: o.evalEpisodes,

@@ -235,7 +235,7 @@ export class EsAlgorithm implements TrainingAlgorithm {
   async close(): Promise<void> {}
 
   private task(params: Float32Array, seeds: number[], obsNorm: ObsNormStats): RolloutTask {
-    return { sizes: this.sizes, activation: this.config.activation, params, obsNorm, seeds };
+    return { sizes: this.sizes, activation: this.config.activation, params, obsNorm, seeds, opponentPool: true };
   }
 
   private adamAscent(grad: Float64Array): void {

@@ -34,6 +34,7 @@ import { applyHyper } from "./hyperparameters.js";
 import { MetricsLog } from "./metrics.js";
 import { PpoAlgorithm } from "./ppo.js";
 import { lockRunFolder, LOCK_FILE } from "./run-lock.js";
+import type { TrainingEnvConfig } from "./opponent-pool.js";
 import { TensorBoardWriter } from "./tensorboard.js";
 
 export interface TrainOptions {
@@ -43,8 +44,11 @@ export interface TrainOptions {
   out: string;
   resume: boolean;
   workers: number;
-  /** Serializable env config (opponents as names or paths). */
-  env: Partial<EnvConfig> & { opponents: string[] };
+  /**
+   * Serializable env config (opponents as names or paths); with `opponentPool`, each training
+   * episode's opponents are drawn from that pool (opponent-pool.ts).
+   */
+  env: TrainingEnvConfig;
   /** Hyperparameter overrides for the algorithm. */
   hyper: Record<string, unknown>;
   evalEvery: number;
@@ -72,6 +76,8 @@ export interface TrainStart {
   timesteps: number;
   seed: number;
   opponents: string[];
+  /** The pool training episodes draw their opponents from (empty: always `opponents`). */
+  opponentPool: string[];
   out: string;
   /** The checkpoint resumed from and the decisions it had done, if resuming. */
   resumed?: { dir: string; timesteps: number };
@@ -94,7 +100,7 @@ export interface EvalSummary {
 
 async function createAlgorithm(
   o: TrainOptions,
-  env: Partial<EnvConfig> & { opponents: string[] },
+  env: TrainingEnvConfig,
   pool: RolloutPool,
   resume?: { dir: string; state: CheckpointState },
 ): Promise<TrainingAlgorithm> {
@@ -229,6 +235,7 @@ async function trainLocked(o: TrainOptions, progress: { iterated: boolean }): Pr
       timesteps: o.timesteps,
       seed,
       opponents: envFull.opponents,
+      opponentPool: env.opponentPool ?? [],
       out: o.out,
       resumed: resume ? { dir: resume.dir, timesteps: resume.state.counters.timesteps } : undefined,
       episodesPerIteration: algo.episodesPerIteration,
@@ -258,7 +265,7 @@ async function trainLocked(o: TrainOptions, progress: { iterated: boolean }): Pr
 }
 
 interface LoopContext {
-  env: Partial<EnvConfig> & { opponents: string[] };
+  env: TrainingEnvConfig;
   envFull: EnvConfig;
   seed: number;
   simConfig: { epochLen: number };
