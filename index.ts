@@ -21,7 +21,7 @@ export type * from "./env/strategy.js";
 export { fixedFee } from "./env/builtins/fixed.js";
 export { normalizer, constantProductQuote } from "./env/builtins/normalizer.js";
 export { oracle, isOracle } from "./env/builtins/oracle.js";
-export { starter, STARTER_NAME, MIN_FEE_BPS } from "./env/builtins/starter.js";
+export { starter, starterSeed, STARTER_NAME, STARTER_SEED_NAME, MIN_FEE_BPS } from "./env/builtins/starter.js";
 export * from "./gym/env.js";
 export * from "./gym/options.js";
 export * from "./gym/spaces.js";

@@ -10,7 +10,12 @@
  * replaces LATEST by rename. A kill at any moment leaves LATEST naming a complete checkpoint.
  * The policy can be read back without tfjs (state.json + the weights manifest), which is how
  * evaluation and export get exactly the trained deterministic policy.
+ *
+ * state.json carries a sha256 of every other file of the checkpoint (`checksums`); a file that
+ * does not match is refused, and so is a weight that is NaN or infinite whatever the checksums
+ * say. Checkpoints written before checksums existed (no `checksums`) still load.
  */
+import { createHash } from "node:crypto";
 import {
   closeSync,
   existsSync,
@@ -60,17 +65,57 @@ export interface CheckpointState {
   createdAt: string;
   seed: number;
   policy: PolicyMeta;
-  /** Serializable env config used for training (opponents as names or paths). */
-  env: Partial<EnvConfig> & { opponents: string[] };
+  /** Serializable env config used for training (opponents, and the opponent pool if any, as names or paths). */
+  env: Partial<EnvConfig> & { opponents: string[]; opponentPool?: string[] };
   /** The algorithm's hyperparameters. */
   config: Record<string, unknown>;
   counters: { timesteps: number; episodes: number; iterations: number };
   rng: RandomStreamState;
   /** Optimizer state and anything else the algorithm needs to resume, as plain JSON. */
   algoState: Record<string, unknown>;
+  /** sha256 (hex) of each other file of the checkpoint, by its path in the checkpoint directory. */
+  checksums?: Record<string, string>;
 }
 
 export type CheckpointFiles = Record<string, string | Uint8Array>;
+
+function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** The checksums state.json records: sha256 of every file but state.json itself. */
+export function checksumFiles(files: CheckpointFiles): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of Object.keys(files).sort()) if (rel !== "state.json") out[rel] = sha256(files[rel]);
+  return out;
+}
+
+/**
+ * Checks the checkpoint's files against the checksums in its state.json (when it has them);
+ * throws CheckpointError naming the first file that is missing or differs.
+ */
+export function verifyChecksums(dir: string, state: CheckpointState): void {
+  const sums = state.checksums;
+  if (sums === undefined) return;
+  if (sums === null || typeof sums !== "object")
+    throw new CheckpointError(`${join(dir, "state.json")}: checksums are malformed`);
+  for (const [rel, expected] of Object.entries(sums)) {
+    const file = join(dir, rel);
+    if (rel.includes("..") || typeof expected !== "string")
+      throw new CheckpointError(`${join(dir, "state.json")}: checksums are malformed`);
+    let data: Buffer;
+    try {
+      data = readFileSync(file);
+    } catch {
+      throw new CheckpointError(`${file} is missing`);
+    }
+    if (sha256(data) !== expected) {
+      throw new CheckpointError(
+        `${file} does not match its checksum in state.json: the file was changed or damaged after it was saved`,
+      );
+    }
+  }
+}
 
 function writeDurable(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -223,6 +268,12 @@ export function readModelWeights(dir: string): { name: string; shape: number[]; 
       }
       const values = new Float32Array(n);
       for (let k = 0; k < n; k++) values[k] = bytes.readFloatLE(o + 4 * k);
+      const bad = values.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) {
+        throw new CheckpointError(
+          `${join(dir, group.paths[0])}: weight ${w.name} holds ${String(values[bad])} at index ${bad}: a policy with NaN or infinite weights cannot be used`,
+        );
+      }
       o += 4 * n;
       out.push({ name: w.name, shape: w.shape, values });
     }
@@ -259,5 +310,6 @@ export function loadPolicy(path: string): { spec: PolicySpec; meta: PolicyMeta; 
   }
   if (weights.length !== 2 * layers.length)
     throw new CheckpointError(`${dir}: policy has ${weights.length} weight tensors, expected ${2 * layers.length}`);
+  verifyChecksums(dir, state);
   return { spec: { layers, obsNorm: meta.obsNorm, obsClip: meta.obsClip }, meta, state, dir };
 }

@@ -1,13 +1,18 @@
 /** `propamm train`: in-process training with tfjs (PPO) or worker-thread ES, with checkpoints. */
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { availableParallelism } from "node:os";
+import { Option } from "commander";
+import { readCheckpointState, resolveCheckpoint } from "../agents/checkpoint.js";
 import { ConfigError } from "../env/config.js";
+import { PIN_OPTIONS, SIM_OPTIONS, type OptionSpec } from "../env/options.js";
+import { ENV_OPTIONS } from "../gym/options.js";
 import { loadTf } from "../training/backend.js";
 import { ES_HYPERPARAMETERS } from "../training/es.js";
 import { describeHyperparameters, type HyperparameterTable } from "../training/hyperparameters.js";
 import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
-import { train, type TrainOptions } from "../training/train.js";
+import { train, type TrainOptions, type TrainStart } from "../training/train.js";
 import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, type SimOptions } from "./options.js";
 import { defaultOutput, prepareOutputDir } from "./outputs.js";
 
@@ -40,11 +45,66 @@ function hyperparameterHelp(): string {
   ].join("\n");
 }
 
+/**
+ * The options of a train command line that set the run's environment, seed or hyperparameters
+ * and were typed by the user (not defaults), as `train()` checks them against a resumed run.
+ */
+function givenRunOptions(cmd: Command, o: TrainCliOptions): { key: string; flag: string }[] {
+  const out: { key: string; flag: string }[] = [];
+  const rows: [string, readonly OptionSpec[]][] = [
+    ["env", ENV_OPTIONS],
+    ["env.sim", SIM_OPTIONS],
+    ["env.sim.pins", PIN_OPTIONS],
+  ];
+  for (const [prefix, specs] of rows) {
+    for (const spec of specs) {
+      if (spec.flag === null) continue;
+      const option = new Option(spec.flag);
+      if (cmd.getOptionValueSource(option.attributeName()) === "cli")
+        out.push({ key: `${prefix}.${spec.key}`, flag: option.long ?? spec.flag });
+    }
+  }
+  if (cmd.getOptionValueSource("opponentPool") === "cli")
+    out.push({ key: "env.opponentPool", flag: "--opponent-pool" });
+  if (cmd.getOptionValueSource("seed") === "cli") out.push({ key: "seed", flag: "--seed" });
+  for (const k of Object.keys(o.hp)) out.push({ key: `hyper.${k}`, flag: `--hp ${k}=` });
+  return out;
+}
+
+const count = (n: number): string => n.toLocaleString("en-US");
+
+/** The run's banner: what it will really do (a resumed run's environment and seed are its checkpoint's). */
+function banner(s: TrainStart, backend: string, workers: string): string[] {
+  const resumed = s.resumed ? ` (resuming at ${s.resumed.timesteps})` : "";
+  const lines = [
+    `propamm train: ${s.algo}, ${s.timesteps} timesteps${resumed}, opponents ${s.opponents.join(", ")}` +
+      (s.opponentPool.length > 0
+        ? ` (held-out evaluation; training draws ${s.opponents.length} per episode from ${s.opponentPool.join(", ")})`
+        : "") +
+      `, seed ${s.seed}, out ${s.out}`,
+    `tfjs backend: ${backend}; rollout workers: ${workers}`,
+  ];
+  const perIteration = s.maxDecisionsPerEpisode === null ? null : s.episodesPerIteration * s.maxDecisionsPerEpisode;
+  const each =
+    perIteration === null
+      ? `${count(s.episodesPerIteration)} episodes each (decisions at every trade: their number depends on the market)`
+      : `${count(s.episodesPerIteration)} episodes of at most ${count(s.maxDecisionsPerEpisode!)} decisions each, at most ${count(perIteration)} decisions per iteration`;
+  let budget = `budget: ${count(s.timesteps)} decisions, trained in whole iterations of ${each}; the run stops after the iteration that reaches the budget`;
+  if (s.minIterations > 0) budget += ` (at least ${s.minIterations} iteration${s.minIterations === 1 ? "" : "s"})`;
+  const left = s.timesteps - (s.resumed?.timesteps ?? 0);
+  if (perIteration !== null && left > 0 && left < perIteration)
+    budget += `; ${count(left)} is less than one iteration, so expect up to ${count((s.resumed?.timesteps ?? 0) + perIteration)} decisions`;
+  if (left <= 0) budget += `; the run has done ${count(s.resumed?.timesteps ?? 0)} already, so it only saves`;
+  lines.push(budget);
+  return lines;
+}
+
 interface TrainCliOptions extends SimOptions {
   algo: "ppo" | "es";
   timesteps?: number;
   /** The env's options (addEnvOptions); read whole by envConfigFromOptions. */
   opponents: string[];
+  opponentPool?: string[];
   seed: number;
   out?: string;
   resume?: boolean;
@@ -79,8 +139,24 @@ export function addTrainCommand(program: Command): void {
         "--out <dir>",
         `run folder for checkpoints and metrics (default: ${defaultOutput("checkpoints", "<algo>-seed<seed>")})`,
       )
+      .option(
+        "--opponent-pool <strategy...>",
+        "draw each training episode's opponents (as many as --opponents lists) from these, seeded by the episode's seed (commas or spaces between them; held-out evaluation keeps --opponents)",
+        (value: string, previous: string[] | undefined) => [
+          ...(previous ?? []),
+          ...value
+            .split(",")
+            .map((v) => v.trim())
+            .filter((v) => v !== ""),
+        ],
+      )
       .option("--resume", "continue the run in --out from its latest checkpoint")
-      .option("--workers <n>", "rollout worker threads (es)", integer(0, 256), availableParallelism())
+      .option(
+        "--workers <n>",
+        "rollout worker threads (es); more than the machine's cores are capped to them, with a warning",
+        integer(0, 256),
+        availableParallelism(),
+      )
       .option("--eval-every <n>", "evaluate on held-out seeds every n iterations (0: never)", integer(0), 10)
       .option("--eval-episodes <n>", "held-out episodes per evaluation", integer(1), 16)
       .option("--checkpoint-every <n>", "checkpoint every n iterations", integer(1), 10)
@@ -92,16 +168,21 @@ export function addTrainCommand(program: Command): void {
       )
       .addHelpText("after", hyperparameterHelp()),
   );
-  addSimulationOptions(command).action(async (o: TrainCliOptions) => {
+  addSimulationOptions(command).action(async (o: TrainCliOptions, cmd: Command) => {
     const out = o.out ?? defaultOutput("checkpoints", `${o.algo}-seed${o.seed}`);
     // A folder to resume must already hold a run (train says so if not); any other is created now.
     if (o.resume !== true || existsSync(out)) prepareOutputDir(out, "--out");
+    // Resuming without --algo continues with the run's own algorithm.
+    if (o.resume === true && cmd.getOptionValueSource("algo") !== "cli" && existsSync(join(out, "LATEST")))
+      o.algo = readCheckpointState(resolveCheckpoint(out)).algo;
+    // More rollout threads than cores only queue behind each other (and cost memory): cap them.
+    const cores = availableParallelism();
+    if (o.algo === "es" && o.workers > cores) {
+      console.error(`warning: --workers ${o.workers} is more than the ${cores} cores here; using ${cores}`);
+      o.workers = cores;
+    }
     const { backend } = await loadTf();
     const timesteps = o.timesteps ?? DEFAULT_TIMESTEPS[o.algo];
-    console.log(
-      `propamm train: ${o.algo}, ${timesteps} timesteps, opponents ${o.opponents.join(", ")}, seed ${o.seed}, out ${out}`,
-    );
-    console.log(`tfjs backend: ${backend}; rollout workers: ${o.algo === "es" ? o.workers : "in-process"}`);
     const tty = process.stderr.isTTY === true;
     let lastLine = 0;
     const opts: TrainOptions = {
@@ -111,16 +192,25 @@ export function addTrainCommand(program: Command): void {
       out,
       resume: o.resume === true,
       workers: o.algo === "es" ? o.workers : 0,
-      env: { ...envConfigFromOptions(o), opponents: o.opponents },
+      env: {
+        ...envConfigFromOptions(o),
+        opponents: o.opponents,
+        ...(o.opponentPool && o.opponentPool.length > 0 ? { opponentPool: o.opponentPool } : {}),
+      },
       hyper: o.hp,
       evalEvery: o.evalEvery,
       evalEpisodes: o.evalEpisodes,
       checkpointEvery: o.checkpointEvery,
+      given: givenRunOptions(cmd, o),
       log: (line) => console.log(line),
-      onIteration: (m, elapsed) => {
+      onStart: (s) => {
+        for (const line of banner(s, backend, o.algo === "es" ? String(o.workers) : "in-process")) console.log(line);
+      },
+      onIteration: (m, elapsed, planned) => {
+        const target = planned === timesteps ? `${timesteps}` : `${planned} (budget ${timesteps})`;
         const line =
-          `[${"#".repeat(Math.min(30, Math.round((m.timesteps / timesteps) * 30))).padEnd(30, "-")}] ` +
-          `${m.timesteps}/${timesteps} steps, it ${m.iteration}, ${(m.episodes / Math.max(elapsed, 1e-3)).toFixed(1)} eps/s, ` +
+          `[${"#".repeat(Math.min(30, Math.round((m.timesteps / planned) * 30))).padEnd(30, "-")}] ` +
+          `${m.timesteps}/${target} steps, it ${m.iteration}, ${(m.episodes / Math.max(elapsed, 1e-3)).toFixed(1)} eps/s, ` +
           `return ${m.meanReturn.toFixed(3)}, edge ${m.meanEdge.toFixed(1)}, vs norm ${m.meanEdgeVsNormalizer >= 0 ? "+" : ""}${m.meanEdgeVsNormalizer.toFixed(1)}`;
         if (tty) process.stderr.write(`\r${line}   `);
         else if (Date.now() - lastLine > 5000) {

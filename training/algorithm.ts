@@ -27,6 +27,8 @@ export interface TrainingAlgorithm {
   readonly timesteps: number;
   readonly episodes: number;
   readonly iterations: number;
+  /** Episodes one iteration plays (iterations are played whole, so the budget rounds up to them). */
+  readonly episodesPerIteration: number;
   iterate(): Promise<IterationMetrics>;
   /** The current deterministic policy (what evaluation and export run). */
   policySpec(): PolicySpec;

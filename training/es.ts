@@ -130,6 +130,10 @@ export class EsAlgorithm implements TrainingAlgorithm {
   get iterations(): number {
     return this.state.generation;
   }
+  /** Every candidate plays every seed of the generation. */
+  get episodesPerIteration(): number {
+    return this.config.population * this.config.seedsPerGeneration;
+  }
   /** The centre policy's parameters (live: the next generation updates them in place). */
   get params(): Float32Array {
     return this.state.params;
@@ -231,7 +235,7 @@ export class EsAlgorithm implements TrainingAlgorithm {
   async close(): Promise<void> {}
 
   private task(params: Float32Array, seeds: number[], obsNorm: ObsNormStats): RolloutTask {
-    return { sizes: this.sizes, activation: this.config.activation, params, obsNorm, seeds };
+    return { sizes: this.sizes, activation: this.config.activation, params, obsNorm, seeds, opponentPool: true };
   }
 
   private adamAscent(grad: Float64Array): void {

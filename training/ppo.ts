@@ -33,6 +33,7 @@ import { loadTf, type Tf } from "./backend.js";
 import { ACTION_SIZE, drawTrainingSeed, initParams, networkSizes, OBS_SIZE } from "./defaults.js";
 import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
 import { runEpisode } from "./rollout.js";
+import { envOnly, EpisodeEnvs, type TrainingEnvConfig } from "./opponent-pool.js";
 import { buildMlp, getFlatWeights, modelFiles, setFlatWeights } from "./tf-model.js";
 
 export const PPO_HYPERPARAMETERS = {
@@ -117,6 +118,8 @@ export class PpoAlgorithm implements TrainingAlgorithm {
   readonly logStd: TF.Variable;
   private readonly optimizer: TF.AdamOptimizer;
   private readonly envs: PropAmmEnv[];
+  /** The opponent pool's envs, when training draws opponents from one. */
+  private readonly pooled: EpisodeEnvs | null;
   private readonly rng: RandomStream;
   private readonly obsStats: RunningStats;
   private readonly restored: Promise<void>;
@@ -126,14 +129,14 @@ export class PpoAlgorithm implements TrainingAlgorithm {
   static async create(
     config: PpoConfig,
     seed: number,
-    env: Partial<EnvConfig> & { opponents: string[] },
+    env: TrainingEnvConfig,
     resume?: { dir: string; state: CheckpointState },
   ): Promise<PpoAlgorithm> {
     const { tf } = await loadTf();
-    const probe = await PropAmmEnv.create(env, loadStrategy);
-    const envConfig = { ...env, opponents: probe.config.opponents };
+    const episodeEnvs = await EpisodeEnvs.create(env, loadStrategy);
+    const envConfig = { ...envOnly(env), opponents: episodeEnvs.base.config.opponents };
     const state = resume ? stateFromCheckpoint(resume.dir, resume.state) : undefined;
-    return new PpoAlgorithm(tf, config, seed, envConfig, state);
+    return new PpoAlgorithm(tf, config, seed, envConfig, state, episodeEnvs.pooled ? episodeEnvs : null);
   }
 
   /** A fresh copy of the default config. */
@@ -146,8 +149,10 @@ export class PpoAlgorithm implements TrainingAlgorithm {
     readonly config: PpoConfig,
     readonly seed: number,
     envConfig: Partial<EnvConfig>,
-    state?: PpoState,
+    state: PpoState | undefined,
+    pooled: EpisodeEnvs | null,
   ) {
+    this.pooled = pooled;
     this.actorSizes = networkSizes(config.hidden);
     this.criticSizes = networkSizes(config.hidden, 1);
     this.actor = buildMlp(tf, this.actorSizes, config.activation, "policy");
@@ -186,6 +191,10 @@ export class PpoAlgorithm implements TrainingAlgorithm {
   }
   get iterations(): number {
     return this.counters.iteration;
+  }
+  /** One whole episode per env. */
+  get episodesPerIteration(): number {
+    return this.config.numEnvs;
   }
   get obsNorm(): ObsNormStats {
     return this.obsStats.toJSON();
@@ -252,7 +261,9 @@ export class PpoAlgorithm implements TrainingAlgorithm {
     for (const env of this.envs) {
       const start = buf.val.length;
       const rewards: number[] = [];
-      const episode = runEpisode(env, sampler, drawTrainingSeed(this.rng), (r) => rewards.push(r));
+      const seed = drawTrainingSeed(this.rng);
+      const played = this.pooled ? this.pooled.forTraining(seed) : env;
+      const episode = runEpisode(played, sampler, seed, (r) => rewards.push(r));
       returns.push(episode.return);
       edges.push(episode.agentEdge);
       vsNorm.push(episode.agentEdge - episode.normalizerEdge);

@@ -3,17 +3,17 @@
  * outcome does not depend on the number of workers; with 0 workers tasks run in this thread.
  */
 import { Worker } from "node:worker_threads";
-import { type EnvConfig, PropAmmEnv } from "../gym/env.js";
 import { loadStrategy } from "../arena/loader.js";
+import { EpisodeEnvs, type TrainingEnvConfig } from "./opponent-pool.js";
 import { rollout, type RolloutResult, type RolloutTask } from "./rollout.js";
 import type { RolloutReply, RolloutRequest } from "./rollout-worker.js";
 
 export class RolloutPool {
   private readonly workers: Worker[] = [];
-  private localEnv: Promise<PropAmmEnv> | null = null;
+  private localEnv: Promise<EpisodeEnvs> | null = null;
 
   constructor(
-    readonly config: Partial<EnvConfig> & { opponents: string[] },
+    readonly config: TrainingEnvConfig,
     readonly size: number,
   ) {
     const fromSource = import.meta.url.endsWith(".ts");
@@ -23,7 +23,7 @@ export class RolloutPool {
 
   async run(tasks: RolloutTask[]): Promise<RolloutResult[]> {
     if (this.workers.length === 0) {
-      this.localEnv ??= PropAmmEnv.create(this.config, loadStrategy);
+      this.localEnv ??= EpisodeEnvs.create(this.config, loadStrategy);
       const env = await this.localEnv;
       return tasks.map((t) => rollout(env, t));
     }

@@ -10,6 +10,7 @@ import type { Agent } from "../agents/agent.js";
 import { type Activation, MlpPolicy, type ObsNormStats, specFromFlat } from "../agents/mlp.js";
 import { mean } from "../arena/stats.js";
 import { ACTION_SIZE } from "./defaults.js";
+import { EpisodeEnvs } from "./opponent-pool.js";
 
 export interface EpisodeStats {
   seed: number;
@@ -66,6 +67,8 @@ export interface RolloutTask {
   params: Float32Array;
   obsNorm: ObsNormStats;
   seeds: number[];
+  /** Training episodes: their opponents come from the opponent pool when there is one. */
+  opponentPool?: boolean;
 }
 
 export interface RolloutResult {
@@ -79,8 +82,13 @@ export interface RolloutResult {
   obsSumSq: number[];
 }
 
-/** One episode per seed of the task's policy, with the observation moments ES's normalisation needs. */
-export function rollout(env: PropAmmEnv, task: RolloutTask): RolloutResult {
+/**
+ * One episode per seed of the task's policy, with the observation moments ES's normalisation
+ * needs; with `EpisodeEnvs` and a training task, each seed's opponents come from the pool.
+ */
+export function rollout(envs: PropAmmEnv | EpisodeEnvs, task: RolloutTask): RolloutResult {
+  const envFor = (seed: number): PropAmmEnv =>
+    envs instanceof EpisodeEnvs ? (task.opponentPool === true ? envs.forTraining(seed) : envs.base) : envs;
   const policy = new MlpPolicy(specFromFlat(task.sizes, task.activation, task.params, task.obsNorm));
   const d = task.sizes[0];
   const obsSum = new Array<number>(d).fill(0);
@@ -102,7 +110,7 @@ export function rollout(env: PropAmmEnv, task: RolloutTask): RolloutResult {
   const normalizerEdges: number[] = [];
   let decisions = 0;
   for (const seed of task.seeds) {
-    const e = runEpisode(env, agent, seed);
+    const e = runEpisode(envFor(seed), agent, seed);
     decisions += e.decisions;
     returns.push(e.return);
     agentEdges.push(e.agentEdge);

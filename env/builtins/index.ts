@@ -1,5 +1,5 @@
 /**
- * The built-in strategies by name: `starter`, `normalizer`, `fixed:<bps>`, `fixed:<bid>/<ask>`,
+ * The built-in strategies by name: `starter`, `starter:seed`, `normalizer`, `fixed:<bps>`, `fixed:<bid>/<ask>`,
  * `oracle:<bps>`. Resolving files and checkpoints happens above the engine (arena/loader.ts);
  * this is the part every layer may use.
  */
@@ -8,10 +8,10 @@ import type { StrategySource } from "../simulation.js";
 import { fixedFee } from "./fixed.js";
 import { normalizer } from "./normalizer.js";
 import { oracle } from "./oracle.js";
-import { starter } from "./starter.js";
+import { starter, starterSeed } from "./starter.js";
 
 export const BUILTIN_HELP =
-  "built-ins: starter, normalizer, fixed:<bps>, fixed:<bidBps>/<askBps>, oracle:<bps> (research ceiling); a path to a .ts/.js/.mjs strategy file; or a training checkpoint folder";
+  "built-ins: starter, starter:seed (the seed's reference starter, vol*1e6), normalizer, fixed:<bps>, fixed:<bidBps>/<askBps>, oracle:<bps> (research ceiling); a path to a .ts/.js/.mjs strategy file; or a training checkpoint folder";
 
 function parseBps(text: string, spec: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) throw new ConfigError(`'${spec}': fee '${text}' is not a number of basis points`);
@@ -23,6 +23,7 @@ function parseBps(text: string, spec: string): number {
 /** A built-in strategy source, or undefined when `spec` names none. */
 export function builtinSource(spec: string): StrategySource | undefined {
   if (spec === "starter") return () => starter();
+  if (spec === "starter:seed") return () => starterSeed();
   if (spec === "normalizer") {
     return (ctx) => ({ ...normalizer(ctx.market.normalizerFeeBps), name: "Normalizer copy" });
   }

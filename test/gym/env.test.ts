@@ -258,8 +258,8 @@ describe("reward (spec §6): sums to the agent's risk-adjusted epoch scores", ()
   };
   const cases: [number, number, "random" | "low", MarketPins][] = [
     [3, 0.01, "random", {}],
-    [3, 1, "low", { sigma: 0.004 }],
-    [13, 0.37, "low", { sigma: 0.003 }],
+    [3, 1, "low", { sigma: 0.003 }],
+    [13, 0.37, "low", { sigma: 0.004 }],
   ];
   for (const mode of ["dense", "sparse"] as const) {
     for (const [seed, rewardScale, policy, pins] of cases) {
@@ -563,6 +563,7 @@ describe("the starter's fee rule driven through the env equals a batch run with 
   function replay(
     env: PropAmmEnv,
     seed: number,
+    volScale: number,
   ): { result: SimulationResult; decisions: number; branches: Set<string> } {
     const branches = new Set<string>();
     // What the starter would have in storage slots 0/1 (null: never written, reads 0).
@@ -578,9 +579,9 @@ describe("the starter's fee rule driven through the env equals a batch run with 
       if (info.decision === "swap") {
         const vol = info.features.sigmaHat;
         const flow = info.features.flowEma;
-        const base = 30 + Math.min(200, vol * 1e6);
+        const base = 30 + Math.min(200, vol * volScale);
         const flowAdj = flow < 0.25 ? -10 : flow > 0.7 ? 10 : 0;
-        branches.add(vol * 1e6 < 200 ? "vol below cap" : "vol capped").add(`flow ${flowAdj}`);
+        branches.add(vol * volScale < 200 ? "vol below cap" : "vol capped").add(`flow ${flowAdj}`);
         const lower = Math.max(MIN, base + flowAdj - 5);
         const higher = Math.max(MIN, base + flowAdj + 5);
         stored = info.tradeSide === 0 ? [lower, higher] : [higher, lower];
@@ -603,8 +604,11 @@ describe("the starter's fee rule driven through the env equals a batch run with 
     return { result: r.info.episode!, decisions, branches };
   }
 
-  const cases: [string, number, Partial<SimConfig>, string[]][] = [
+  // The seat-0 starter: `starter` (vol * 1e4 bps) unless a case names `starter:seed` (vol * 1e6).
+  const cases: [string, number, Partial<SimConfig>, string[], ("starter" | "starter:seed")?][] = [
     ["seed 1", 1, {}, ["starter"]],
+    ["seed 1, the seed's starter (vol * 1e6, capped)", 1, {}, ["starter"], "starter:seed"],
+    ["seed 6, a violent market (sigma 0.05: vol above the 200 bps cap)", 6, { pins: { sigma: 0.05 } }, ["fixed:30"]],
     ["seed 2, two starter opponents", 2, {}, ["starter", "starter"]],
     [
       "seed 3, deep pools, a calm market and expensive rivals (most flow, vol below the 200 bps cap)",
@@ -616,14 +620,14 @@ describe("the starter's fee rule driven through the env equals a batch run with 
     ["seed 5, a zero-fee opponent", 5, { pins: { sigma: 0.003 } }, ["fixed:0"]],
   ];
   const seen = new Set<string>();
-  for (const [label, seed, overrides, opponents] of cases) {
+  for (const [label, seed, overrides, opponents, seat0 = "starter"] of cases) {
     it(label, () => {
       const sim = { ...SIM, ...overrides };
       const env = new PropAmmEnv({ sim, opponents, decisionInterval: 0 });
-      const { result, decisions, branches } = replay(env, seed);
+      const { result, decisions, branches } = replay(env, seed, seat0 === "starter" ? 1e4 : 1e6);
       for (const b of branches) seen.add(b);
       const sources = opponents.map((o) => builtinSource(o)!);
-      const batch = new Simulation(seed, [() => starter(), ...sources], sim).run();
+      const batch = new Simulation(seed, [builtinSource(seat0)!, ...sources], sim).run();
       const agentTrades = result.pools[0].arbTrades + result.pools[0].retailTrades;
       expect(decisions).toBe(1 + agentTrades + BOUNDARIES.length); // reset, each trade, each boundary
       expect(result.pools.map((p) => p.edge)).toEqual(batch.pools.map((p) => p.edge));
