@@ -13,6 +13,11 @@ import type { StrategySource } from "../env/simulation.js";
 /** The env config training serializes: opponents as names or paths, and the optional pool. */
 export type TrainingEnvConfig = Partial<EnvConfig> & { opponents: string[]; opponentPool?: string[] };
 
+/** Every opponent spec of a training config, in the order a watched call record's index refers to. */
+export function watchedSpecs(config: TrainingEnvConfig): string[] {
+  return [...config.opponents, ...(config.opponentPool ?? [])];
+}
+
 /** Indices into `poolSize` entries for an episode's `count` opponents, from the episode's seed. */
 export function lineupFor(poolSize: number, count: number, seed: number): number[] {
   const rng = new RandomStream(`opponent-pool:${seed}`);

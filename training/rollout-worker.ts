@@ -1,7 +1,11 @@
 /** Worker thread for rollouts: builds the env once per configuration, then runs tasks. */
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { loadStrategy } from "../arena/loader.js";
-import { EpisodeEnvs, type TrainingEnvConfig } from "./opponent-pool.js";
+import { callRecord, watchStrategy } from "../arena/watch.js";
+import { builtinSource } from "../env/builtins/index.js";
+import type { StrategyResolver } from "../gym/env.js";
+
+import { EpisodeEnvs, type TrainingEnvConfig, watchedSpecs } from "./opponent-pool.js";
 import { rollout, type RolloutTask, type RolloutResult } from "./rollout.js";
 
 export interface RolloutRequest {
@@ -14,13 +18,36 @@ export interface RolloutRequest {
 export type RolloutReply =
   { ok: true; index: number; result: RolloutResult } | { ok: false; index: number; error: string };
 
+/** What a rollout worker is given when it starts: the call record its watchdog reads. */
+export interface RolloutWorkerData {
+  record: SharedArrayBuffer;
+}
+
 let cached: { key: string; env: Promise<EpisodeEnvs> } | null = null;
+
+const record = (workerData as RolloutWorkerData | undefined)?.record;
+const rec = record === undefined ? null : callRecord(record);
+
+/**
+ * Opponents from files with every call recorded for the pool's watchdog, under their index in
+ * watchedSpecs; built-ins are ours and run bare. The wrapper changes no number (arena/watch.ts).
+ */
+function watchedResolver(config: TrainingEnvConfig): StrategyResolver {
+  const specs = watchedSpecs(config);
+  return async (spec) => {
+    const source = await loadStrategy(spec);
+    if (rec === null || builtinSource(spec) !== undefined) return source;
+    const index = specs.indexOf(spec);
+    return (ctx) => watchStrategy(source(ctx), index, rec);
+  };
+}
 
 parentPort!.on("message", async (req: RolloutRequest) => {
   let reply: RolloutReply;
   try {
     const key = JSON.stringify(req.config);
-    if (cached === null || cached.key !== key) cached = { key, env: EpisodeEnvs.create(req.config, loadStrategy) };
+    if (cached === null || cached.key !== key)
+      cached = { key, env: EpisodeEnvs.create(req.config, watchedResolver(req.config)) };
     const env = await cached.env;
     reply = { ok: true, index: req.index, result: rollout(env, req.task) };
   } catch (err) {
