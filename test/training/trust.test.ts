@@ -142,12 +142,13 @@ describe("--resume keeps the run's environment, seed and hyperparameters, and sa
       [["--reward-baseline", "none"], /--reward-baseline none \(the run has normalizer\)/],
     ];
     const before = readFileSync(join(run, "metrics.jsonl"), "utf8");
-    const runs = await Promise.all(
-      cases.map(async ([extra, message]) => {
-        const args = ["train", "--resume", "--out", run, "--timesteps", "100000", "--workers", "0", ...extra];
-        return { args, r: await cli(args, 30_000), message };
-      }),
-    );
+    // One after another: each run takes the folder's lock before it reads the checkpoint, so
+    // runs started together would refuse each other with "in use by another training run".
+    const runs: { args: string[]; r: Awaited<ReturnType<typeof cli>>; message: RegExp }[] = [];
+    for (const [extra, message] of cases) {
+      const args = ["train", "--resume", "--out", run, "--timesteps", "100000", "--workers", "0", ...extra];
+      runs.push({ args, r: await cli(args, 30_000), message });
+    }
     for (const { args, r, message } of runs) {
       expectInputError(args, r, message);
       expect(r.stderr).toMatch(/continues with its own environment, seed and hyperparameters/);
