@@ -5,7 +5,7 @@
  *
  * A strategy call that does not return within the call limit, a simulation past its time limit,
  * a thread past its memory limit, or strategy code that ends its thread, stops that thread; the
- * strategy responsible is named, the seed runs again with it replaced by a stub that quotes 0,
+ * strategy responsible is named, the seed runs again with it replaced by a stand-in that quotes 0,
  * and the other seeds go on. `workers: 0` runs in this thread without any of this.
  */
 import { availableParallelism } from "node:os";
@@ -152,10 +152,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   };
 }
 
-/** A strategy stopped in one seed's attempt; the seed runs again with a stub in its seat. */
+/** A strategy stopped in one seed's attempt; the seed runs again with a stand-in in its seat. */
 export interface Disabled {
   pool: number;
-  /** The name the stub carries: the strategy's own when it is known, else its spec. */
+  /** The name the stand-in carries: the strategy's own when it is known, else its spec. */
   name: string;
   reason: string;
 }
@@ -274,7 +274,7 @@ export async function runWatched(
         t.worker.postMessage(req);
       };
 
-      /** Ends a thread's attempt at its seed: the culprit gets a stub and the seed goes back first in line. */
+      /** Ends a thread's attempt at its seed: the culprit gets a stand-in and the seed goes back first in line. */
       const stop = (t: Thread, call: CallInProgress | null, what: string, culprit?: number): void => {
         if (t.dead) return;
         t.dead = true;

@@ -2,7 +2,7 @@
  * Worker thread for batch runs: loads the strategies once, then simulates seeds on request.
  * Every strategy that is not a built-in is wrapped so that its calls are recorded in the shared
  * call record (arena/watch.ts) the main thread watches; a strategy the main thread stopped in an
- * earlier attempt at the seed is replaced by a stub that quotes 0 (`disabled`).
+ * earlier attempt at the seed is replaced by a stand-in that quotes 0 (`disabled`).
  * In a sandbox (arena/sandbox.ts) the thread first locks itself down: strategy modules may import
  * nothing, `process`, `fetch` and the other globals that reach outside are removed, and the
  * built-ins are hardened against prototype pollution (arena/harden.ts).
@@ -30,7 +30,7 @@ if (setup.lockdown) {
   hardenIntrinsics();
 }
 
-function stub(name: string): StrategySource {
+function standIn(name: string): StrategySource {
   const s: Strategy = { name, computeSwap: () => 0 };
   return () => s;
 }
@@ -66,7 +66,7 @@ async function sourcesFor(req: WorkerRequest): Promise<StrategySource[]> {
   // One at a time: the call record names the module being loaded.
   for (let i = 0; i < req.strategies.length; i++) {
     const off = req.disabled.find((d) => d.pool === i);
-    sources.push(off ? stub(off.name) : await load(req.strategies[i], i));
+    sources.push(off ? standIn(off.name) : await load(req.strategies[i], i));
   }
   cache = { key, sources };
   return sources;

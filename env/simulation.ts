@@ -48,7 +48,7 @@ export interface PoolErrors {
   firstError?: string;
   /**
    * Present only when the batch runner stopped this strategy (time or memory limit, spec §2.9):
-   * what was exceeded, in which call, with which input. The pool then ran as a stub quoting 0.
+   * what was exceeded, in which call, with which input. The pool then ran as a stand-in quoting 0.
    */
   stopped?: string;
 }
