@@ -433,3 +433,77 @@ describe("router chord walk: saturating curves", () => {
     }
   });
 });
+
+describe("router bookkeeping: quotes it reports, and quotes it makes", () => {
+  it("quotedOutput is NaN at 0 and at the points of an earlier, longer route", () => {
+    // The origin is a point of every chord model but never quoted. A router reused for a shorter
+    // route keeps the earlier model's points past the new model's end in its buffers: they are
+    // not quotes of this route. A line (no model fits) on an order of 64 gets the grid and
+    // refinement (51 quotes); constant product then gets its 3 (see above).
+    const router = new Router(2);
+    const asked: number[] = [];
+    const line: Strategy = {
+      name: "line",
+      computeSwap: (_side, d) => {
+        asked.push(d);
+        return 3 * d;
+      },
+    };
+    const first = new Pool(line, 1e12, 1e12, 0.5);
+    route(router, [first], 1, 64);
+    expect(asked.length).toBe(51);
+    expect(router.quotedOutput(0, 0)).toBeNaN();
+    const cp = bbPool(cpCurve(100, 10000, 0.003));
+    route(router, [cp], 1, 64);
+    expect(cp.quoteCalls).toBe(3);
+    expect(router.quotedOutput(0, 0)).toBeNaN();
+    expect(router.quotedOutput(0, 64)).toBe(cpCurve(100, 10000, 0.003)(64)); // a quote of this route
+    for (const x of asked) if (x !== 64 && x !== 32) expect(router.quotedOutput(0, x), `old point ${x}`).toBeNaN();
+  });
+
+  it("an order below the rounding of the reserves: finite, non-negative allocations, never more than the order", () => {
+    // An order of 1e-15 against input reserves near 1e4 (one ulp of 1e4 is 1.8e-12) is lost when
+    // added to the reserve: the closed form's shares a*mu - rin come out as 0 or a few ulps of
+    // the reserve either way. Shares that all round to 0 leave nothing to rescale (no trade,
+    // rather than 0/0); shares of an ulp are rescaled to the order.
+    const rng = mulberry32(0x70e);
+    const router = new Router(4);
+    let none = 0;
+    for (let trial = 0; trial < 200; trial++) {
+      const n = intIn(rng, 1, 3);
+      const pools = Array.from({ length: n }, () => {
+        const rx = logUniform(rng, 1e3, 1e5);
+        return new Pool(fixedFee(30), rx, rx * 100 * uniform(rng, 0.99, 1.01), 1 / n);
+      });
+      const side: Side = trial % 2 === 0 ? 0 : 1;
+      const amount = 1e-15 * logUniform(rng, 1, 100);
+      const alloc = route(router, pools, side, amount);
+      let sum = 0;
+      for (const a of alloc) {
+        expect(Number.isFinite(a) && a >= 0, `allocation ${a}`).toBe(true);
+        sum += a;
+      }
+      expect(sum).toBeLessThanOrEqual(amount * (1 + 1e-9));
+      if (sum === 0) none++;
+    }
+    expect(none).toBeGreaterThan(0); // the case with nothing to rescale occurs
+  });
+
+  it("a line with a share inside its first grid segment: every quote is of a positive input", () => {
+    // f(x) = 64 x beside the closed-form pool of the chord-walk tests, which takes xc = 24.887 at
+    // marginal 64 (the optimum, as above). An order of xc * (1 + 1e-5) leaves the line 1e-5 of xc,
+    // below the first grid point (order / 2^15 = 3.05e-5 of the order), so the refinement works in
+    // the first segment [0, order / 2^15], which has no left neighbour. Every quote the router
+    // counts is a quote of the pool (the origin is never quoted).
+    const xc = cpInputAtMarginal(100, 10000, 0.003, 64);
+    const router = new Router(2);
+    for (const amount of [xc * (1 + 1e-5), xc * (1 + 2e-5)]) {
+      const line = bbPool((x) => 64 * x);
+      const alloc = route(router, [line, new Pool(fixedFee(30), 100, 10000, 0.5)], 1, amount);
+      expect(alloc[0]).toBeGreaterThan(0);
+      expect(alloc[0]).toBeLessThan(amount / 2 ** 15);
+      expect(Math.abs(alloc[0] - (amount - xc))).toBeLessThanOrEqual(amount * 1e-5);
+      expect(router.lastQuoteCalls).toBe(line.quoteCalls);
+    }
+  });
+});
