@@ -4,7 +4,7 @@
  * episode's seed; an episode then plays exactly as it would with that line-up fixed; results do
  * not depend on the worker count; held-out evaluation keeps `--opponents`.
  */
-import { readFileSync } from "node:fs";
+
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCheckpointState, resolveCheckpoint } from "../../agents/checkpoint.js";
@@ -15,6 +15,7 @@ import { rollout, type RolloutTask } from "../../training/rollout.js";
 import { initParams, networkSizes } from "../../training/defaults.js";
 import { train, type TrainOptions } from "../../training/train.js";
 import { requireBuiltCli, runCliAsync, showRun as show } from "../helpers/cli.js";
+import { metricsOf } from "../helpers/metrics.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const tmp = tempDir("propamm-pool-");
@@ -41,16 +42,6 @@ function options(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
     checkpointEvery: 1,
     ...over,
   };
-}
-
-function metricsOf(out: string): Record<string, unknown>[] {
-  return readFileSync(join(out, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => {
-      const { wallSeconds: _w, ...rest } = JSON.parse(l) as Record<string, unknown>;
-      return rest;
-    });
 }
 
 describe("the line-up of an episode", () => {

@@ -4,13 +4,14 @@
  * instead of hanging it; watching changes no number (the same run with 0 workers, unwatched,
  * gives the same metrics).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StrategyStoppedError } from "../../arena/runner.js";
 import { exitCodeOf } from "../../env/errors.js";
 import type { TrainingEnvConfig } from "../../training/opponent-pool.js";
 import { train, type TrainOptions } from "../../training/train.js";
+import { metricsOf } from "../helpers/metrics.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const tmp = tempDir("propamm-watchdog-");
@@ -36,16 +37,6 @@ function options(out: string, opponent: string, over: Partial<TrainOptions> = {}
     checkpointEvery: 1,
     ...over,
   };
-}
-
-function metricsOf(out: string): unknown[] {
-  return readFileSync(join(out, "metrics.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((l) => {
-      const { wallSeconds: _w, ...rest } = JSON.parse(l) as Record<string, unknown>;
-      return rest;
-    });
 }
 
 describe("ES training with an opponent from a file", () => {
