@@ -7,10 +7,11 @@
  *   arena    -> batches, statistics, validation, evaluation, strategy resolution
  *   training -> learning algorithms, rollouts, tfjs
  *   server   -> the ZeroMQ server
+ *   platform -> the competition platform: job API, queue, workers, leaderboard (runs cli as a child process)
  *   cli      -> the command line
  * A module may import its own layer and any layer below it; never one above, never in a circle.
  */
-const LAYERS = ["runtime", "env", "gym", "agents", "arena", "training", "server", "cli"];
+const LAYERS = ["runtime", "env", "gym", "agents", "arena", "training", "server", "platform", "cli"];
 
 const upward = LAYERS.map((layer, i) => ({
   name: `no-upward-from-${layer}`,

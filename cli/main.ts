@@ -9,6 +9,7 @@ import { EXIT_BAD_INPUT, exitCodeOf } from "../env/errors.js";
 import { addDemoCommand } from "./demo-command.js";
 import { addEvalCommand } from "./eval-command.js";
 import { addExportCommand } from "./export-command.js";
+import { addPlatformCommand } from "./platform-command.js";
 import { addRunCommand } from "./run-command.js";
 import { addServeCommand } from "./serve-command.js";
 import { addSubmitCommand } from "./submit-command.js";
@@ -27,6 +28,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   addDemoCommand,
   addExportCommand,
   addServeCommand,
+  addPlatformCommand,
 ];
 
 export function buildProgram(): Command {
@@ -89,6 +91,24 @@ export async function main(argv: string[]): Promise<void> {
     else console.error("(set PROPAMM_DEBUG=1 for the stack trace)");
     process.exitCode = exitCode;
   }
+}
+
+/**
+ * A platform job (platform/worker.ts) runs this command in its own process group. If the worker
+ * that started it dies (kill -9), nothing else would stop it: it notices its parent is gone and
+ * kills its group (itself and its sandbox processes), so an abandoned job leaves nothing running.
+ */
+if (process.env.PROPAMM_JOB_GROUP === "1") {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) {
+      try {
+        process.kill(-process.pid, "SIGKILL");
+      } catch {
+        process.exit(137);
+      }
+    }
+  }, 500).unref();
 }
 
 await main(process.argv);
