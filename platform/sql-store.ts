@@ -139,10 +139,14 @@ export class SqlStore implements Store {
   async listJobs(f: JobFilter): Promise<JobRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (f.author !== undefined) (where.push("author = ?"), params.push(f.author));
-    if (f.state !== undefined) (where.push("state = ?"), params.push(f.state));
-    if (f.type !== undefined) (where.push("type = ?"), params.push(f.type));
-    if (f.before !== undefined) (where.push("created_at < ?"), params.push(f.before));
+    const add = (clause: string, value: unknown): void => {
+      where.push(clause);
+      params.push(value);
+    };
+    if (f.author !== undefined) add("author = ?", f.author);
+    if (f.state !== undefined) add("state = ?", f.state);
+    if (f.type !== undefined) add("type = ?", f.type);
+    if (f.before !== undefined) add("created_at < ?", f.before);
     params.push(f.limit);
     const rows = await this.db.all(
       `SELECT * FROM jobs ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY created_at DESC, id DESC LIMIT ?`,

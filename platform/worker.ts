@@ -306,7 +306,10 @@ export class Worker {
           const parts = (rest + chunk).split(/\r?\n|\r/);
           rest = parts.pop() ?? "";
           for (const p of parts) out(stream, p);
-          if (rest.length > MAX_LINE * 4) (out(stream, rest), (rest = ""));
+          if (rest.length > MAX_LINE * 4) {
+            out(stream, rest);
+            rest = "";
+          }
         });
         src.on("end", () => {
           if (rest) out(stream, rest);
