@@ -294,7 +294,7 @@ export class SqlStore implements Store {
       }
       const e = o.entry;
       if (e) {
-        await tx.lock(`${e.competition}\u0000${e.author}`);
+        await tx.lock(`${e.competition}/${e.author}`);
         const v = await tx.all(
           "SELECT COALESCE(MAX(version), 0) + 1 AS v FROM entries WHERE competition = ? AND author = ? AND name = ?",
           [e.competition, e.author, e.name],
