@@ -4,8 +4,7 @@
  */
 import type { Command } from "commander";
 import { ConfigError } from "../env/config.js";
-import { issueToken } from "../platform/auth.js";
-import { databaseOf, openStore, startPlatform, type PlatformRole } from "../platform/platform.js";
+import type { PlatformRole } from "../platform/platform.js";
 import { integer } from "./options.js";
 
 interface PlatformFlags {
@@ -59,6 +58,10 @@ export function addPlatformCommand(program: Command): void {
     .option("--new-token <author>", "make an API token for <author>, print it and exit")
     .option("--admin", "with --new-token: an admin token")
     .action(async (f: PlatformFlags) => {
+      // Loaded here, not at the top: the platform's dependencies (Fastify, database drivers) would
+      // otherwise add half a second to every propamm command, platform jobs included.
+      const { databaseOf, openStore, startPlatform } = await import("../platform/platform.js");
+      const { issueToken } = await import("../platform/auth.js");
       if (!["all", "api", "worker"].includes(f.role))
         throw new ConfigError(`--role: expected all, api or worker (got '${f.role}')`);
       const database = databaseOf({ database: f.database, dataDir: f.dataDir });

@@ -11,7 +11,6 @@ import type { FastifyInstance } from "fastify";
 import { buildApi, type ApiOptions } from "./api.js";
 import { issueToken } from "./auth.js";
 import { DEFAULT_COMPETITION, parseCompetition, type Competition } from "./competition.js";
-import { openPostgresStore } from "./postgres-store.js";
 import { openSqliteStore } from "./sqlite-store.js";
 import type { Store } from "./store.js";
 import { DEFAULT_CLI, Worker } from "./worker.js";
@@ -40,7 +39,11 @@ export interface PlatformOptions {
 export const DEFAULT_WEB_DIR = fileURLToPath(new URL("../web/", import.meta.url));
 
 export async function openStore(database: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(database)) return openPostgresStore(database);
+  if (/^postgres(ql)?:\/\//.test(database)) {
+    // Loaded only when asked for: a SQLite platform never loads the PostgreSQL driver.
+    const { openPostgresStore } = await import("./postgres-store.js");
+    return openPostgresStore(database);
+  }
   return openSqliteStore(database);
 }
 
