@@ -164,7 +164,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     auth: "public" | "user" | "admin" = "public",
   ): void => {
     app.route({ method, url, schema, handler });
-    const path = url.replace(/:([A-Za-z_]+)/g, "{$1}").replace(/\*$/, "{name}");
+    const path = url.replace(/:([A-Za-z0-9_]+)/g, "{$1}").replace(/\*$/, "{name}");
     const params = schema.params as { properties?: Record<string, unknown> } | undefined;
     const query = schema.querystring as { properties?: Record<string, unknown> } | undefined;
     openapiPaths[path] ??= {};

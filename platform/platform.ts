@@ -36,7 +36,11 @@ export interface PlatformOptions {
   say: (msg: string) => void;
 }
 
-export const DEFAULT_WEB_DIR = fileURLToPath(new URL("../web/", import.meta.url));
+/** The built dashboard: dist/web, whether this file runs built (dist/platform) or from source. */
+export const DEFAULT_WEB_DIR =
+  [new URL("../web/", import.meta.url), new URL("../dist/web/", import.meta.url)]
+    .map((u) => fileURLToPath(u))
+    .find((p) => existsSync(join(p, "index.html"))) ?? fileURLToPath(new URL("../web/", import.meta.url));
 
 export async function openStore(database: string): Promise<Store> {
   if (/^postgres(ql)?:\/\//.test(database)) {

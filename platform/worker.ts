@@ -55,7 +55,13 @@ const MAX_LINE = 2000;
 const MAX_LINES_PER_JOB = 20_000;
 const FLUSH_MS = 250;
 
-export const DEFAULT_CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+/**
+ * The built CLI: beside this file's folder when this is the built package (dist/platform), or
+ * in dist/ when this runs from source (tests under tsx/vitest): jobs always run the built CLI.
+ */
+export const DEFAULT_CLI = [new URL("../cli/main.js", import.meta.url), new URL("../dist/cli/main.js", import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) as string;
 
 type Pending = Omit<LogLine, "id">;
 
@@ -264,7 +270,7 @@ export class Worker {
       if (code !== 0) {
         if (aborted()) break;
         const what =
-          step.title === "validate"
+          step.title === "validate" && code === 1
             ? "the strategy did not pass validation (see the log)"
             : `'${step.title}' exited with code ${code} (see the log)`;
         return { state: "failed", error: what, result: { exitCodes: exits, passed: false } };

@@ -30,13 +30,20 @@ const C = B.map((x, i) => x + [3, -3, 2, -2, -0.5][i]);
 const D = [...C];
 
 describe("rankEntries", () => {
-  const rows = rankEntries([entry("d", "dave", D, 4), entry("b", "bob", B, 2), entry("a", "ann", A, 1), entry("c", "cat", C, 3)]);
+  const rows = rankEntries([
+    entry("d", "dave", D, 4),
+    entry("b", "bob", B, 2),
+    entry("a", "ann", A, 1),
+    entry("c", "cat", C, 3),
+  ]);
 
   it("orders by mean edge vs the normalizer, earlier entry first on equal means", () => {
-    expect(rows.map((r) => r.entryId)).toEqual(["a", "b", "c", "d"].sort((x, y) => {
-      const m = { a: mean(A), b: mean(B), c: mean(C), d: mean(D) } as Record<string, number>;
-      return m[y] - m[x] || x.localeCompare(y);
-    }));
+    expect(rows.map((r) => r.entryId)).toEqual(
+      ["a", "b", "c", "d"].sort((x, y) => {
+        const m = { a: mean(A), b: mean(B), c: mean(C), d: mean(D) } as Record<string, number>;
+        return m[y] - m[x] || x.localeCompare(y);
+      }),
+    );
     expect(rows[0].vsNormalizer.mean).toBeCloseTo(mean(A), 12);
     expect(rows[0].vsNormalizer.ci95).toBeCloseTo((T4 * sampleStd(A)) / Math.sqrt(5), 3);
     expect(rows[0].edge.mean).toBeCloseTo(mean(A) + 100, 12);
@@ -68,7 +75,11 @@ describe("rankEntries", () => {
 
   it("latest-only keeps each author's newest version", () => {
     const all = [entry("a", "ann", A, 1, 1), entry("b", "ann", B, 5, 2), entry("c", "cat", C, 3)];
-    expect(rankEntries(all, true).map((r) => `${r.author}:v${r.version}`).sort()).toEqual(["ann:v2", "cat:v1"]);
+    expect(
+      rankEntries(all, true)
+        .map((r) => `${r.author}:v${r.version}`)
+        .sort(),
+    ).toEqual(["ann:v2", "cat:v1"]);
     expect(rankEntries(all)).toHaveLength(3);
   });
 

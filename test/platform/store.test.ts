@@ -101,7 +101,8 @@ describe.each(backends)("store on $name", (b) => {
     expect(first?.leaseOwner).toBe("w1");
     expect(second?.id).toBe(c.id);
     expect(third).toBeUndefined();
-    for (const id of [a.id, c.id]) expect(await store.finishJob(id, id === a.id ? "w1" : "w2", now, { state: "succeeded" })).toBe(true);
+    for (const id of [a.id, c.id])
+      expect(await store.finishJob(id, id === a.id ? "w1" : "w2", now, { state: "succeeded" })).toBe(true);
   });
 
   it.skipIf(b.skip)("many concurrent claimers take each job exactly once", async () => {
@@ -123,29 +124,32 @@ describe.each(backends)("store on $name", (b) => {
     expect(new Set(claimed)).toEqual(ids);
   });
 
-  it.skipIf(b.skip)("an expired lease passes the job on; the first worker can no longer log, renew or finish", async () => {
-    const j = await store.insertJob(job());
-    const now = Date.now();
-    expect((await store.claimJob("w1", now, 1000))?.id).toBe(j.id);
-    expect(await store.claimJob("w2", now + 999, 1000)).toBeUndefined();
-    const again = await store.claimJob("w2", now + 1001, 1000);
-    expect(again?.id).toBe(j.id);
-    expect(again?.attempts).toBe(2);
-    expect(again?.leaseOwner).toBe("w2");
-    expect(await store.renewLease(j.id, "w1", now + 1002, 1000)).toEqual({ held: false, cancel: false });
-    expect(await store.appendLogs(j.id, "w1", [{ at: now, stream: "stdout", line: "late" }])).toBe(false);
-    expect(await store.finishJob(j.id, "w1", now + 1003, { state: "succeeded", result: { by: "w1" } })).toBe(false);
-    expect(await store.appendLogs(j.id, "w2", [{ at: now, stream: "stdout", line: "mine" }])).toBe(true);
-    expect(await store.finishJob(j.id, "w2", now + 1004, { state: "succeeded", result: { by: "w2" } })).toBe(true);
-    expect(await store.finishJob(j.id, "w2", now + 1005, { state: "failed" })).toBe(false);
-    const done = await store.getJob(j.id);
-    expect(done?.state).toBe("succeeded");
-    expect(done?.result).toEqual({ by: "w2" });
-    const lines = (await store.getLogs(j.id, 0, 100)).map((l) => l.line);
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/lease of worker w1 expired.*attempt 2 of 3/);
-    expect(lines[1]).toBe("mine");
-  });
+  it.skipIf(b.skip)(
+    "an expired lease passes the job on; the first worker can no longer log, renew or finish",
+    async () => {
+      const j = await store.insertJob(job());
+      const now = Date.now();
+      expect((await store.claimJob("w1", now, 1000))?.id).toBe(j.id);
+      expect(await store.claimJob("w2", now + 999, 1000)).toBeUndefined();
+      const again = await store.claimJob("w2", now + 1001, 1000);
+      expect(again?.id).toBe(j.id);
+      expect(again?.attempts).toBe(2);
+      expect(again?.leaseOwner).toBe("w2");
+      expect(await store.renewLease(j.id, "w1", now + 1002, 1000)).toEqual({ held: false, cancel: false });
+      expect(await store.appendLogs(j.id, "w1", [{ at: now, stream: "stdout", line: "late" }])).toBe(false);
+      expect(await store.finishJob(j.id, "w1", now + 1003, { state: "succeeded", result: { by: "w1" } })).toBe(false);
+      expect(await store.appendLogs(j.id, "w2", [{ at: now, stream: "stdout", line: "mine" }])).toBe(true);
+      expect(await store.finishJob(j.id, "w2", now + 1004, { state: "succeeded", result: { by: "w2" } })).toBe(true);
+      expect(await store.finishJob(j.id, "w2", now + 1005, { state: "failed" })).toBe(false);
+      const done = await store.getJob(j.id);
+      expect(done?.state).toBe("succeeded");
+      expect(done?.result).toEqual({ by: "w2" });
+      const lines = (await store.getLogs(j.id, 0, 100)).map((l) => l.line);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/lease of worker w1 expired.*attempt 2 of 3/);
+      expect(lines[1]).toBe("mine");
+    },
+  );
 
   it.skipIf(b.skip)("a renewed lease keeps the job; the last attempt's expiry fails it", async () => {
     const j = await store.insertJob(job({ maxAttempts: 1 }));
@@ -168,32 +172,44 @@ describe.each(backends)("store on $name", (b) => {
     await store.claimJob("w1", now, 1000);
     expect((await store.requestCancel(r.id, now))?.state).toBe("running");
     expect(await store.renewLease(r.id, "w1", now + 10, 1000)).toEqual({ held: true, cancel: true });
-    expect(await store.finishJob(r.id, "w1", now + 20, { state: "cancelled", error: "cancelled while running" })).toBe(true);
+    expect(await store.finishJob(r.id, "w1", now + 20, { state: "cancelled", error: "cancelled while running" })).toBe(
+      true,
+    );
     expect((await store.getJob(r.id))?.state).toBe("cancelled");
   });
 
-  it.skipIf(b.skip)("finishing is one transaction: a failing artifact write leaves the job running and no entry", async () => {
-    const j = await store.insertJob(job({ type: "submit", competition: "c" }));
-    const now = Date.now();
-    await store.claimJob("w1", now, 60_000);
-    const a = { name: "x.json", contentType: "application/json", data: Buffer.from("{}") };
-    await expect(
-      store.finishJob(j.id, "w1", now, { state: "succeeded", artifacts: [a, a], entry: entry(j.id) }),
-    ).rejects.toThrow();
-    expect((await store.getJob(j.id))?.state).toBe("running");
-    expect(await store.listArtifacts(j.id)).toEqual([]);
-    expect(await store.getEntryByJob(j.id)).toBeUndefined();
-    expect(await store.finishJob(j.id, "w1", now, { state: "succeeded", artifacts: [a], entry: entry(j.id) })).toBe(true);
-    expect(await store.listArtifacts(j.id)).toEqual([{ name: "x.json", contentType: "application/json", size: 2 }]);
-    expect((await store.getArtifact(j.id, "x.json"))?.data.toString()).toBe("{}");
-    expect((await store.getEntryByJob(j.id))?.vsNormalizer).toEqual([1, 2, 3]);
-  });
+  it.skipIf(b.skip)(
+    "finishing is one transaction: a failing artifact write leaves the job running and no entry",
+    async () => {
+      const j = await store.insertJob(job({ type: "submit", competition: "c" }));
+      const now = Date.now();
+      await store.claimJob("w1", now, 60_000);
+      const a = { name: "x.json", contentType: "application/json", data: Buffer.from("{}") };
+      await expect(
+        store.finishJob(j.id, "w1", now, { state: "succeeded", artifacts: [a, a], entry: entry(j.id) }),
+      ).rejects.toThrow();
+      expect((await store.getJob(j.id))?.state).toBe("running");
+      expect(await store.listArtifacts(j.id)).toEqual([]);
+      expect(await store.getEntryByJob(j.id)).toBeUndefined();
+      expect(await store.finishJob(j.id, "w1", now, { state: "succeeded", artifacts: [a], entry: entry(j.id) })).toBe(
+        true,
+      );
+      expect(await store.listArtifacts(j.id)).toEqual([{ name: "x.json", contentType: "application/json", size: 2 }]);
+      expect((await store.getArtifact(j.id, "x.json"))?.data.toString()).toBe("{}");
+      expect((await store.getEntryByJob(j.id))?.vsNormalizer).toEqual([1, 2, 3]);
+    },
+  );
 
   it.skipIf(b.skip)("entries: versions count per author and name; the same file again adds no row", async () => {
     const finish = async (e: Partial<NewEntry>): Promise<void> => {
       const j = await store.insertJob(job({ type: "submit", competition: "v" }));
       await store.claimJob("w", Date.now(), 60_000);
-      expect(await store.finishJob(j.id, "w", Date.now(), { state: "succeeded", entry: entry(j.id, { competition: "v", ...e }) })).toBe(true);
+      expect(
+        await store.finishJob(j.id, "w", Date.now(), {
+          state: "succeeded",
+          entry: entry(j.id, { competition: "v", ...e }),
+        }),
+      ).toBe(true);
     };
     await finish({ strategySha256: "1".repeat(64) });
     await finish({ strategySha256: "2".repeat(64) });
@@ -214,7 +230,9 @@ describe.each(backends)("store on $name", (b) => {
     expect(await store.putStrategy(s)).toEqual(s);
     expect(await store.putStrategy({ ...s, filename: "b.ts", author: "bob" })).toEqual(s);
     await store.addToken({ id: randomUUID(), hash: "h1", author: "alice", role: "user", createdAt: 1 });
-    await expect(store.addToken({ id: randomUUID(), hash: "h1", author: "eve", role: "admin", createdAt: 1 })).rejects.toThrow();
+    await expect(
+      store.addToken({ id: randomUUID(), hash: "h1", author: "eve", role: "admin", createdAt: 1 }),
+    ).rejects.toThrow();
     expect((await store.findToken("h1"))?.author).toBe("alice");
     expect(await store.countTokens("admin")).toBe(0);
   });
@@ -262,10 +280,14 @@ describe("SQLite across processes", () => {
         { length: 3 },
         () =>
           new Promise<string[]>((resolve, reject) => {
-            const p = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+            const p = spawn(process.execPath, ["--input-type=module", "-e", script], {
+              stdio: ["ignore", "pipe", "inherit"],
+            });
             let out = "";
             p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-            p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`exit ${code}`))));
+            p.on("close", (code) =>
+              code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(`exit ${code}`)),
+            );
           }),
       ),
     );
