@@ -75,6 +75,8 @@ export function jobView(j: JobRow): Record<string, unknown> {
     attempts: j.attempts,
     max_attempts: j.maxAttempts,
     cancel_requested: j.cancelRequested,
+    /** The worker holding the job's lease while it runs (host:pid:id), for operators. */
+    worker: j.leaseOwner,
     error: j.error,
     result: j.result,
     links: {
@@ -143,8 +145,9 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const defTime = Math.min(o.defaultTimeSeconds ?? 900, maxTime);
   const defMem = Math.min(o.defaultMemoryMb ?? 1024, maxMem);
   const cors = new Set(o.corsOrigins ?? []);
-  const perIp = new RateLimiter(Math.max(1, Math.ceil((o.rateLimitPerMinute ?? 600) / 6)), o.rateLimitPerMinute ?? 600);
-  const perAuthor = new RateLimiter(Math.max(1, Math.ceil((o.jobsPerMinute ?? 30) / 3)), o.jobsPerMinute ?? 30);
+  // A client may spend a minute's allowance at once, then gets it back at the per-minute rate.
+  const perIp = new RateLimiter(o.rateLimitPerMinute ?? 600, o.rateLimitPerMinute ?? 600);
+  const perAuthor = new RateLimiter(o.jobsPerMinute ?? 30, o.jobsPerMinute ?? 30);
   const web = loadWeb(o.webDir);
 
   const app = Fastify({
@@ -213,6 +216,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     return reply.code(404).send({ error: `no route ${req.method} ${req.url.split("?")[0]}`, code: "NOT_FOUND" });
   });
   // JSON only: anything else is refused with a name for the problem instead of fastify's generic 415.
+  app.removeContentTypeParser(["text/plain"]);
   app.addContentTypeParser("*", (_req, _payload, done) => {
     done(new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json"), undefined);
   });

@@ -153,3 +153,13 @@ export async function waitForJob(p: TestPlatform, id: string, timeoutMs = 120_00
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** A valid strategy file: constant product with a fixed fee of `bps` on both sides. */
+export function fixedFeeSource(bps: number): string {
+  return (
+    `export default {\n  name: "Fixed ${bps}",\n` +
+    `  computeSwap(side: number, input: number, x: number, y: number): number {\n` +
+    `    const g = (1 - ${bps} / 10000) * input;\n` +
+    `    return side === 0 ? (x * g) / (y + g) : (y * g) / (x + g);\n  },\n};\n`
+  );
+}

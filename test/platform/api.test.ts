@@ -10,13 +10,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, runCliAsync } from "../helpers/cli.js";
-import { SMALL_COMPETITION, startTestPlatform, waitForJob, type TestPlatform } from "../helpers/platform.js";
+import {
+  SMALL_COMPETITION,
+  fixedFeeSource,
+  startTestPlatform,
+  waitForJob,
+  type TestPlatform,
+} from "../helpers/platform.js";
 import { findPostgres, startPostgres, type PgServer } from "../helpers/postgres.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const TEMPLATE = readFileSync(join(ROOT, "strategies/template.ts"), "utf8");
-const FIXED = (bps: number): string =>
-  `export default { name: "Fixed ${bps}", computeSwap(d: Uint8Array) { return 0n; }, afterSwap() { return { bidFee: ${bps / 1e4}, askFee: ${bps / 1e4} }; } };\n`;
+const FIXED = fixedFeeSource;
 const pgFound = findPostgres();
 if (!pgFound.bin) console.log(`PostgreSQL API tests skipped: ${pgFound.reason}`);
 
