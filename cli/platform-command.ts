@@ -38,7 +38,10 @@ export function addPlatformCommand(program: Command): void {
     .option("--role <role>", "all (API + workers), api, or worker", "all")
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .option("--port <port>", "port to listen on (0: any free port)", integer(0, 65535), 8080)
-    .option("--database <url>", "postgres://user@host/db, or a SQLite file (default: <data-dir>/propamm.db)")
+    .option(
+      "--database <url>",
+      "postgres://user@host/db, or a SQLite file (default: $DATABASE_URL, else <data-dir>/propamm.db)",
+    )
     .option("--data-dir <dir>", "SQLite file, job folders, build cache and first tokens", "platform-data")
     .option("--workers <n>", "worker processes (role all) or job loops (role worker)", integer(0, 64), 1)
     .option(
@@ -64,6 +67,8 @@ export function addPlatformCommand(program: Command): void {
       const { issueToken } = await import("../platform/auth.js");
       if (!["all", "api", "worker"].includes(f.role))
         throw new ConfigError(`--role: expected all, api or worker (got '${f.role}')`);
+      // Hosts such as Render and compose files hand the database over in DATABASE_URL.
+      f.database ??= process.env.DATABASE_URL || undefined;
       const database = databaseOf({ database: f.database, dataDir: f.dataDir });
       if (f.newToken !== undefined) {
         const store = await openStore(database);
