@@ -164,7 +164,8 @@ describe("faults", () => {
           expect(lines).toEqual([]);
         } else {
           // A job cancelled after it started ends as cancelled; every other one succeeds.
-          expect(job.state, JSON.stringify({ error: job.error, lines })).toBe(j.cancel ? job.state : "succeeded");
+          const log = job.state === "failed" ? (await p.api(`/api/jobs/${j.id}/logs?limit=5000`)).json.lines : [];
+          expect(job.state, JSON.stringify({ error: job.error, log })).toBe(j.cancel ? job.state : "succeeded");
           expect(lines).toEqual([`job ${job.state}${job.state === "cancelled" ? ": cancelled while running" : ""}`]);
         }
         expect(["succeeded", "cancelled"]).toContain(job.state);
