@@ -368,7 +368,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
     if (reply?.kind === "batch") return reply.results;
     if (reply?.kind === "error") throw rebuildError(reply.code, reply.message) ?? new Error(reply.message);
     throw new StrategyStoppedError(
-      `the sandbox ${run.ended} before the batch finished${run.output ? `: ${run.output.split("\n").slice(-3).join(" | ")}` : ""}`,
+      `the sandbox ${run.ended} before the batch finished${run.output ? `: ${crashSummary(run.output)}` : ""}`,
     );
   });
   // The child named bundled files; the results name the specs as given.
@@ -452,4 +452,15 @@ export async function validateInChild(
       checks: [],
     };
   });
+}
+
+/**
+ * What a crashed child printed, in one line: its first error line (the cause; a stack trace's
+ * last lines only say where Node's loader was) and its last line.
+ */
+function crashSummary(output: string): string {
+  const lines = output.split("\n").filter((l) => l.trim() !== "");
+  const first = lines.find((l) => /\b\w*Error\b|^error:/i.test(l) && !/^\s+at /.test(l));
+  const last = lines.at(-1) ?? "";
+  return first && first !== last ? `${first.trim()} | ${last.trim()}` : lines.slice(-3).join(" | ");
 }

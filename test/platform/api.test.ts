@@ -299,4 +299,40 @@ describe.each([
       expect(left.stdout.trim()).toBe("");
     },
   );
+
+  it.skipIf(skip || db === "postgres")(
+    "a train job streams its learning curve as metrics lines and leaves a policy that validates",
+    async () => {
+      const r = await p.api("/api/jobs", {
+        token: p.user,
+        body: { job_type: "train", params: { timesteps: 1000, seed: 3, steps: 2000, opponents: ["fixed:40"] } },
+      });
+      expect(r.status).toBe(201);
+      await p.worker().runOnce();
+      const job = await waitForJob(p, r.json.id);
+      expect(job.state, job.error).toBe("succeeded");
+      const metrics = (await p.api(`/api/jobs/${job.id}/logs?stream=metrics`)).json.lines.map(
+        (l: { line: string }) => JSON.parse(l.line) as { type: string; iteration: number },
+      );
+      // One iteration (the budget is less than one), with its held-out evaluation (--eval-every 1).
+      expect(metrics.map((m: { type: string }) => m.type)).toEqual(["train", "eval"]);
+      const file = await p.api(`/api/jobs/${job.id}/artifacts/metrics.jsonl`);
+      expect(
+        file.text
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      ).toEqual(metrics);
+      expect(job.result.lastEval).toEqual(metrics[1]);
+      const policy = await p.api(`/api/jobs/${job.id}/artifacts/policy.ts`);
+      expect(policy.status).toBe(200);
+      const v = await p.api("/api/jobs", {
+        token: p.user,
+        body: { job_type: "validate", strategy: { filename: "policy.ts", source: policy.text } },
+      });
+      await p.worker().runOnce();
+      expect((await waitForJob(p, v.json.id)).state).toBe("succeeded");
+    },
+    240_000,
+  );
 });
