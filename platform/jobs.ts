@@ -116,13 +116,14 @@ export function planJob(
     if (!strategyFile) throw new Error(`a ${type} job needs a strategy`);
     return strategyFile;
   };
-  const validate: Step = {
+  // A function: a train job has no strategy to validate.
+  const validate = (): Step => ({
     title: "validate",
     args: ["validate", need(), "--sandbox", "--memory-limit", String(limits.memoryMb)],
-  };
+  });
   switch (type) {
     case "validate":
-      return { steps: [validate], opponentFiles: opp.files };
+      return { steps: [validate()], opponentFiles: opp.files };
     case "run":
       return {
         steps: [
@@ -160,7 +161,7 @@ export function planJob(
       if (!competition) throw new Error("a submit job needs a competition");
       return {
         steps: [
-          validate,
+          validate(),
           {
             title: `evaluate in competition '${competition.id}'`,
             args: [
