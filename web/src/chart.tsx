@@ -104,8 +104,8 @@ export const intAxis = (t: Theme, label: string): uPlot.Axis =>
 /** Bars centred on x values (a histogram's bin centres). */
 export const barPaths = (): uPlot.Series.PathBuilder => uPlot.paths.bars!({ size: [0.9, 80], align: 0 });
 
-/** Draws a vertical line at x (data units) with a small label: for a mean, zero, a threshold. */
-export function vline(u: uPlot, x: number, color: string, text: string, dash: number[] = []): void {
+/** Draws a vertical line at x (data units) with a small label at its top (or bottom): a mean, zero, a threshold. */
+export function vline(u: uPlot, x: number, color: string, text: string, dash: number[] = [], bottom = false): void {
   const px = u.valToPos(x, "x", true);
   if (!Number.isFinite(px) || px < u.bbox.left - 1 || px > u.bbox.left + u.bbox.width + 1) return;
   const ctx = u.ctx;
@@ -123,7 +123,11 @@ export function vline(u: uPlot, x: number, color: string, text: string, dash: nu
   ctx.font = `${11 * dpr}px system-ui, sans-serif`;
   const right = px > u.bbox.left + u.bbox.width * 0.75;
   ctx.textAlign = right ? "right" : "left";
-  ctx.fillText(text, px + (right ? -4 : 4) * dpr, u.bbox.top + 12 * dpr);
+  ctx.fillText(
+    text,
+    px + (right ? -4 : 4) * dpr,
+    bottom ? u.bbox.top + u.bbox.height - 4 * dpr : u.bbox.top + 12 * dpr,
+  );
   ctx.restore();
 }
 

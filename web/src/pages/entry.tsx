@@ -70,7 +70,7 @@ export function EntryPage({ id }: { id: string }) {
         hooks: {
           draw: [
             (u: uPlot) => {
-              vline(u, 0, t.muted, "0", [4, 4]);
+              vline(u, 0, t.muted, "0", [4, 4], true);
               vline(u, m, t.accent2, `mean ${num(m, true)}`);
             },
           ],
@@ -257,7 +257,7 @@ export function EntryPage({ id }: { id: string }) {
         <p class="small">
           Strategy <code title={e.strategySha256}>sha256 {e.strategySha256.slice(0, 16)}…</code>. The row comes from:
         </p>
-        <pre class="code">{reproduceCommand(d.competition).replace("<file>", `<${e.name}>`)}</pre>
+        <pre class="code">{reproduceCommand(d.competition)}</pre>
         <details>
           <summary>Per-seed values</summary>
           <div class="table-wrap">

@@ -369,7 +369,7 @@ function Player({ trace }: { trace: Trace }) {
                       <td data-label="Pool">
                         <span class={`swatch sw-${p.normalizer ? "n" : (i % 6) + 1}`} aria-hidden="true" />
                         {p.name}
-                        {p.normalizer && <span class="muted"> (normalizer)</span>}
+                        {p.normalizer && !/normalizer/i.test(p.name) && <span class="muted"> (normalizer)</span>}
                       </td>
                       <td class="num" data-label="Spot">
                         {s.spot[i][step]?.toPrecision(6) ?? "–"}
