@@ -263,6 +263,27 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await pctx.close();
   });
 
+  it("cancels a running job from its page, and the live log ends 'cancelled'", { timeout: 90_000 }, async () => {
+    const job = await apiJson<{ id: string }>("/api/jobs", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ job_type: "train", params: { timesteps: 5_000_000, algo: "es" } }),
+    });
+    const [ctx, page] = await open();
+    await page.goto(base);
+    await page.evaluate((t) => localStorage.setItem("propamm.token", t), token);
+    await page.goto(`${base}/jobs/${job.id}`);
+    await page.locator(".badge[data-state=running]").first().waitFor({ timeout: 60_000 });
+    await expect.poll(() => page.textContent("[data-testid=log]"), { timeout: 30_000 }).toContain("$ propamm train");
+    await page.click("button:has-text('Cancel job')");
+    const end = page.locator("[data-testid=log-end]");
+    await end.waitFor({ timeout: 40_000 }); // a running job stops within a third of the lease (10 s)
+    expect(await end.textContent()).toContain("cancelled");
+    await page.locator(".badge[data-state=cancelled]").first().waitFor();
+    await shot(page, "job-cancelled-laptop", false);
+    await ctx.close();
+  });
+
   it("replays a simulation tape: play, step and scrub", async () => {
     const tape = join(dir, "tape.json");
     writeFileSync(tape, JSON.stringify(syntheticTrace(300)));

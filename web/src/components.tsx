@@ -71,7 +71,13 @@ export function Loading({ what = "Loading" }: { what?: string }) {
   );
 }
 
-export function Notice({ kind = "error", children }: { kind?: "error" | "info" | "ok"; children: ComponentChildren }) {
+export function Notice({
+  kind = "error",
+  children,
+}: {
+  kind?: "error" | "warn" | "info" | "ok";
+  children: ComponentChildren;
+}) {
   return (
     <div class={`notice notice-${kind}`} role={kind === "error" ? "alert" : "status"}>
       {children}

@@ -101,6 +101,11 @@ export function JobPage({ id }: { id: string }) {
           </p>
         </div>
         <div class="head-actions">
+          {artifacts.some((a) => a.name === "trace.json") && (
+            <a class="button" href={`/replay?job=${j.id}`}>
+              Replay the tape
+            </a>
+          )}
           {j.job_type === "submit" && j.entry && (
             <a class="button primary" href={`/entries/${j.entry}`} data-testid="entry-link">
               View the leaderboard entry →
@@ -120,7 +125,7 @@ export function JobPage({ id }: { id: string }) {
       </div>
       {cancelError && <Notice>{cancelError}</Notice>}
       {j.error && (
-        <Notice>
+        <Notice kind={j.state === "cancelled" ? "warn" : "error"}>
           <b>{j.state === "cancelled" ? "Cancelled" : "Failed"}:</b> {j.error}
         </Notice>
       )}
@@ -138,7 +143,7 @@ export function JobPage({ id }: { id: string }) {
           >
             <LogView log={log} running={j.state === "running"} />
           </Card>
-          {j.job_type === "train" && <LearningCurve records={log.metrics} />}
+          {j.job_type === "train" && <LearningCurve records={log.metrics} ended={log.end !== null} />}
           {terminal && <ResultCard job={j} result={result} />}
           {plots.length > 0 && (
             <Card title="Plots">
@@ -318,7 +323,7 @@ type XKey = "iteration" | "wallSeconds" | "timesteps";
 const X_LABEL: Record<XKey, string> = { iteration: "iteration", wallSeconds: "wall time (s)", timesteps: "timesteps" };
 
 /** Held-out evaluation records of a train job's metrics lines, as they arrive. */
-export function LearningCurve({ records }: { records: Record<string, unknown>[] }) {
+export function LearningCurve({ records, ended }: { records: Record<string, unknown>[]; ended: boolean }) {
   const [x, setX] = useState<XKey>("iteration");
   const evals = records.filter((r) => r.type === "eval");
   const data = useMemo((): uPlot.AlignedData => {
@@ -359,7 +364,11 @@ export function LearningCurve({ records }: { records: Record<string, unknown>[] 
       }
     >
       {evals.length === 0 ? (
-        <p class="muted small">Held-out evaluations appear here as training reports them.</p>
+        <p class="muted small">
+          {ended
+            ? "The job reported no held-out evaluation."
+            : "Held-out evaluations appear here as training reports them."}
+        </p>
       ) : (
         <>
           <Chart options={options} data={data} height={240} label="held-out mean edge during training" />
