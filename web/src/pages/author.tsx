@@ -37,7 +37,7 @@ export function AuthorPage({ author, loc }: { author: string; loc: Location }) {
         series: [
           {
             label: "submission",
-            value: (_u, v) => (v === null ? "–" : `${entries[v - 1]?.name ?? ""} v${entries[v - 1]?.version ?? ""}`),
+            value: (_u, v) => (v == null ? "–" : `${entries[v - 1]?.name ?? ""} v${entries[v - 1]?.version ?? ""}`),
           },
           {
             label: "mean",

@@ -57,7 +57,7 @@ export function EntryPage({ id }: { id: string }) {
           axis(t, { label: "seeds", values: (_u, ticks) => ticks.map((v) => (Number.isInteger(v) ? String(v) : "")) }),
         ],
         series: [
-          { label: "bin centre", value: (_u, v) => (v === null ? "–" : num(v)) },
+          { label: "bin centre", value: (_u, v) => (v == null ? "–" : num(v)) },
           {
             label: "seeds",
             stroke: t.accent,
@@ -97,7 +97,7 @@ export function EntryPage({ id }: { id: string }) {
             stroke: t.good,
             fill: t.good + "22",
             width: 2,
-            value: (_u, v) => (v === null ? "–" : pct(v, 1)),
+            value: (_u, v) => (v == null ? "–" : pct(v, 1)),
             points: { show: true, size: 6 },
           },
         ],

@@ -13,6 +13,7 @@ import type { Location } from "../router";
 import { parseTrace, tradesAt, weightsAt, type Trace } from "../trace";
 
 const SPEEDS = [20, 100, 500, 2000];
+const WINDOW = 500;
 
 type Series = (number | null)[];
 type Opts = (t: Theme) => Omit<uPlot.Options, "width" | "height">;
@@ -34,7 +35,11 @@ function extent(cols: readonly Series[]): [number, number] {
 const poolColor = (t: Theme, trace: Trace, p: number): string =>
   trace.pools[p].normalizer ? t.muted : t.palette[p % t.palette.length];
 
-/** A chart over steps whose x range is the whole tape, however much of it is shown. */
+/**
+ * A chart over steps. Its x range is the whole tape however much of it is shown, with y fixed
+ * to the whole tape's range; or, with a `view`, the window that `view` holds (read at each
+ * redraw), with y fitted to what is shown.
+ */
 function stepChart(
   trace: Trace,
   ylabel: string,
@@ -42,10 +47,14 @@ function stepChart(
   yRange: [number, number],
   fmt: (v: number) => string = (v) => num(v),
   stepped = false,
+  view: { current: [number, number] } | null = null,
 ): Opts {
   const last = Math.max(1, trace.steps.count - 1);
   return (t) => ({
-    scales: { x: { time: false, range: () => [0, last] }, y: { range: () => yRange } },
+    scales: {
+      x: { time: false, range: () => (view ? view.current : [0, last]) },
+      y: view ? {} : { range: () => yRange },
+    },
     axes: [axis(t, { label: "step" }), axis(t, { label: ylabel, size: 64 })],
     cursor: { drag: { x: false, y: false } },
     series: [
@@ -57,7 +66,7 @@ function stepChart(
         dash: c.dash,
         spanGaps: false,
         points: { show: false },
-        value: (_u, v) => (v === null ? "–" : fmt(v)),
+        value: (_u, v) => (v == null ? "–" : fmt(v)),
         ...(stepped ? { paths: uPlot.paths.stepped!({ align: 1 }) } : {}),
       })),
     ],
@@ -68,6 +77,7 @@ export function ReplayPage({ loc }: { loc: Location }) {
   const jobId = loc.query.get("job");
   const [trace, setTrace] = useState<Trace | null>(null);
   const [source, setSource] = useState("");
+  const [loads, setLoads] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
 
@@ -80,6 +90,7 @@ export function ReplayPage({ loc }: { loc: Location }) {
         try {
           setTrace(parseTrace(json));
           setSource(`job ${jobId.slice(0, 8)}`);
+          setLoads((n) => n + 1);
         } catch (err) {
           setError(`trace.json of job ${jobId}: ${(err as Error).message}`);
         }
@@ -99,6 +110,7 @@ export function ReplayPage({ loc }: { loc: Location }) {
     try {
       setTrace(parseTrace(JSON.parse(await f.text())));
       setSource(f.name);
+      setLoads((n) => n + 1);
     } catch (err) {
       setError(`${f.name}: ${(err as Error).message}`);
     }
@@ -144,7 +156,7 @@ export function ReplayPage({ loc }: { loc: Location }) {
           </div>
         </Card>
       )}
-      {trace && <Player key={source} trace={trace} />}
+      {trace && <Player key={loads} trace={trace} />}
     </div>
   );
 }
@@ -154,6 +166,11 @@ function Player({ trace }: { trace: Trace }) {
   const [step, setStep] = useState(T - 1);
   const [playing, setPlaying] = useState(false);
   const [speed, setSpeed] = useState(SPEEDS[1]);
+  // Price and fees: the whole run, or a window that follows the current step.
+  const [win, setWin] = useState(T > 2000 ? WINDOW : 0);
+  const from = win ? Math.max(0, step - win) : 0;
+  const view = useRef<[number, number]>([0, T - 1]);
+  view.current = [from, Math.max(from + win, step, 1)];
   const pos = useRef(step);
   pos.current = step;
 
@@ -209,13 +226,15 @@ function Player({ trace }: { trace: Trace }) {
         trace,
         "price (Y per X)",
         [
-          { label: "fair price", pool: null, width: 2.2, dash: [5, 3] },
-          ...trace.pools.map((p, i) => ({ label: p.name, pool: i })),
+          { label: "fair price", pool: null, width: 1.5 },
+          ...trace.pools.map((p, i) => ({ label: p.name, pool: i, width: 1.2 })),
         ],
         extent(full.price),
         (v) => v.toPrecision(6),
+        false,
+        win ? view : null,
       ),
-    [trace, full],
+    [trace, full, win],
   );
   const feeOpts = useMemo(
     () =>
@@ -229,8 +248,9 @@ function Player({ trace }: { trace: Trace }) {
         extent(full.fees),
         (v) => num(v),
         true,
+        win ? view : null,
       ),
-    [trace, full],
+    [trace, full, win],
   );
   const edgeOpts = useMemo(
     () =>
@@ -257,9 +277,15 @@ function Player({ trace }: { trace: Trace }) {
     [trace],
   );
 
-  const upTo = <V,>(cols: V[][]): V[][] => cols.map((c) => c.slice(0, step + 1));
-  const priceData = useMemo(() => [xs.slice(0, step + 1), ...upTo(full.price)] as uPlot.AlignedData, [step, full]);
-  const feeData = useMemo(() => [xs.slice(0, step + 1), ...upTo(full.fees)] as uPlot.AlignedData, [step, full]);
+  const upTo = <V,>(cols: V[][], start = 0): V[][] => cols.map((c) => c.slice(start, step + 1));
+  const priceData = useMemo(
+    () => [xs.slice(from, step + 1), ...upTo(full.price, from)] as uPlot.AlignedData,
+    [step, full, from],
+  );
+  const feeData = useMemo(
+    () => [xs.slice(from, step + 1), ...upTo(full.fees, from)] as uPlot.AlignedData,
+    [step, full, from],
+  );
   const edgeData = useMemo(() => [xs.slice(0, step + 1), ...upTo(full.edge)] as uPlot.AlignedData, [step, full]);
   const weightData = useMemo((): uPlot.AlignedData => {
     const e = trace.epochs;
@@ -274,7 +300,7 @@ function Player({ trace }: { trace: Trace }) {
     ] as uPlot.AlignedData;
   }, [step, trace]);
 
-  const [from, to] = tradesAt(trace, step);
+  const [first, end] = tradesAt(trace, step);
   const weights = weightsAt(trace, step);
   const s = trace.steps;
   const epochLen = Number(trace.config.epochLen ?? 0);
@@ -313,6 +339,14 @@ function Player({ trace }: { trace: Trace }) {
               ))}
             </select>
           </label>
+          <div class="segmented" role="tablist" aria-label="price and fee window">
+            <button type="button" class={win ? "" : "on"} aria-selected={!win} onClick={() => setWin(0)}>
+              whole run
+            </button>
+            <button type="button" class={win ? "on" : ""} aria-selected={!!win} onClick={() => setWin(WINDOW)}>
+              last {WINDOW} steps
+            </button>
+          </div>
           <span class="step-label" data-testid="step">
             step <b>{step.toLocaleString()}</b> / {(T - 1).toLocaleString()}
             {epochLen > 0 && <span class="muted"> · epoch {Math.floor(step / epochLen)}</span>}
@@ -401,9 +435,9 @@ function Player({ trace }: { trace: Trace }) {
             <Facts
               items={[
                 ["Fair price", s.price[step].toPrecision(7)],
-                ["Trades", `${to - from}`],
-                ["Arbitrage", `${countKind(trace, from, to, 0)}`],
-                ["Retail", `${countKind(trace, from, to, 1)}`],
+                ["Trades", `${end - first}`],
+                ["Arbitrage", `${countKind(trace, first, end, 0)}`],
+                ["Retail", `${countKind(trace, first, end, 1)}`],
               ]}
             />
           </Card>
@@ -414,7 +448,7 @@ function Player({ trace }: { trace: Trace }) {
       </div>
 
       <Card title={`Trades at step ${step.toLocaleString()}`} class="flush">
-        {to === from ? (
+        {end === first ? (
           <div class="empty">No trades at this step.</div>
         ) : (
           <div class="table-wrap">
@@ -430,7 +464,7 @@ function Player({ trace }: { trace: Trace }) {
                 </tr>
               </thead>
               <tbody>
-                {Array.from({ length: Math.min(to - from, 200) }, (_, k) => from + k).map((i) => (
+                {Array.from({ length: Math.min(end - first, 200) }, (_, k) => first + k).map((i) => (
                   <tr key={i}>
                     <td>{trace.pools[trace.trades.pool[i]]?.name}</td>
                     <td>{trace.trades.kind[i] === 0 ? "arbitrage" : "retail"}</td>
