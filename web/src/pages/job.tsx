@@ -228,59 +228,18 @@ function ResultCard({ job, result }: { job: Job; result: Record<string, unknown>
       </Card>
     );
   }
-  if (job.job_type === "submit" && result.row) {
-    const row = result.row as {
-      name?: string;
-      edge?: Estimate;
-      vsNormalizer?: Estimate;
-      winRateVsNormalizer?: number;
-      sharpe?: number;
-      finalWeight?: Estimate;
-      vsOpponents?: { name: string; diff: Estimate; winRate: number }[];
-    };
+  const rows = (
+    job.job_type === "submit" && result.row ? [result.row] : Array.isArray(result.rows) ? result.rows : []
+  ) as EvalRow[];
+  if (rows.length > 0 && rows.every((r) => r && typeof r === "object" && "vsNormalizer" in r)) {
     return (
-      <Card title={`Result${row.name ? `: ${row.name}` : ""}`}>
-        <div class="stats">
-          <div class="stat">
-            <span class="label">Edge vs normalizer</span>
-            <Est e={row.vsNormalizer} />
-          </div>
-          <div class="stat">
-            <span class="label">Edge</span>
-            <Est e={row.edge} />
-          </div>
-          <div class="stat">
-            <span class="label">Wins vs normalizer</span>
-            <span class="value">{pct(row.winRateVsNormalizer ?? NaN)}</span>
-          </div>
-          <div class="stat">
-            <span class="label">Final capital share</span>
-            <span class="value">{row.finalWeight ? pct(row.finalWeight.mean, 1) : "–"}</span>
-          </div>
-        </div>
-        {row.vsOpponents && row.vsOpponents.length > 0 && (
-          <table class="compact">
-            <thead>
-              <tr>
-                <th>Paired against</th>
-                <th class="num">Difference</th>
-                <th class="num">Wins</th>
-              </tr>
-            </thead>
-            <tbody>
-              {row.vsOpponents.map((o) => (
-                <tr key={o.name}>
-                  <td>{o.name}</td>
-                  <td class="num">
-                    <Est e={o.diff} />
-                  </td>
-                  <td class="num">{pct(o.winRate)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Card>
+      <>
+        {rows.map((row, i) => (
+          <Card key={i} title={`Result${row.name ? `: ${row.name}` : ""}`}>
+            <EvalRowView row={row} />
+          </Card>
+        ))}
+      </>
     );
   }
   if (job.job_type === "train" && result.lastEval) {
@@ -316,6 +275,64 @@ function ResultCard({ job, result }: { job: Job; result: Record<string, unknown>
         <pre class="code">{JSON.stringify(job.result, null, 2)}</pre>
       </details>
     </Card>
+  );
+}
+
+/** A row of `propamm eval --json` (a submit job's result.row; an eval job's result.rows). */
+interface EvalRow {
+  name?: string;
+  edge?: Estimate;
+  vsNormalizer?: Estimate;
+  winRateVsNormalizer?: number;
+  sharpe?: number;
+  finalWeight?: Estimate;
+  vsOpponents?: { name: string; diff: Estimate; winRate: number }[];
+}
+
+function EvalRowView({ row }: { row: EvalRow }) {
+  return (
+    <>
+      <div class="stats">
+        <div class="stat">
+          <span class="label">Edge vs normalizer</span>
+          <Est e={row.vsNormalizer} />
+        </div>
+        <div class="stat">
+          <span class="label">Edge</span>
+          <Est e={row.edge} />
+        </div>
+        <div class="stat">
+          <span class="label">Wins vs normalizer</span>
+          <span class="value">{pct(row.winRateVsNormalizer ?? NaN)}</span>
+        </div>
+        <div class="stat">
+          <span class="label">Final capital share</span>
+          <span class="value">{row.finalWeight ? pct(row.finalWeight.mean, 1) : "–"}</span>
+        </div>
+      </div>
+      {row.vsOpponents && row.vsOpponents.length > 0 && (
+        <table class="compact">
+          <thead>
+            <tr>
+              <th>Paired against</th>
+              <th class="num">Difference</th>
+              <th class="num">Wins</th>
+            </tr>
+          </thead>
+          <tbody>
+            {row.vsOpponents.map((o) => (
+              <tr key={o.name}>
+                <td>{o.name}</td>
+                <td class="num">
+                  <Est e={o.diff} />
+                </td>
+                <td class="num">{pct(o.winRate)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
   );
 }
 
