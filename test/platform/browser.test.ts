@@ -162,7 +162,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await ctx.close();
   });
 
-  it("lists the row on the leaderboard with its confidence interval", { timeout: 120_000 }, async () => {
+  it("lists the row on the leaderboard with its confidence interval", { timeout: 240_000 }, async () => {
     // A second entry (by API), so that there is a ranking, a comparison and maybe a tie.
     const source = readFileSync(join(ROOT, "strategies", "template.ts"), "utf8").replace(
       "BASE_FEE_BPS = 30",
@@ -263,7 +263,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await pctx.close();
   });
 
-  it("cancels a running job from its page, and the live log ends 'cancelled'", { timeout: 90_000 }, async () => {
+  it("cancels a running job from its page, and the live log ends 'cancelled'", { timeout: 180_000 }, async () => {
     const job = await apiJson<{ id: string }>("/api/jobs", {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
@@ -273,7 +273,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await page.goto(base);
     await page.evaluate((t) => localStorage.setItem("propamm.token", t), token);
     await page.goto(`${base}/jobs/${job.id}`);
-    await page.locator(".badge[data-state=running]").first().waitFor({ timeout: 60_000 });
+    await page.locator(".badge[data-state=running]").first().waitFor({ timeout: 100_000 });
     await expect.poll(() => page.textContent("[data-testid=log]"), { timeout: 30_000 }).toContain("$ propamm train");
     await page.click("button:has-text('Cancel job')");
     const end = page.locator("[data-testid=log-end]");
