@@ -55,7 +55,13 @@ export function AuthorPage({ author, loc }: { author: string; loc: Location }) {
     [entries],
   );
 
-  if (r.error) return <Notice>{r.error}</Notice>;
+  if (r.error)
+    return (
+      <div class="page">
+        <Notice>{r.error}</Notice>
+        <a href="/">← The leaderboard</a>
+      </div>
+    );
   if (!d) return <Loading what={`Loading ${author}`} />;
   const best = entries.reduce<(typeof entries)[number] | null>((b, e) => (b === null || e.rank < b.rank ? e : b), null);
 

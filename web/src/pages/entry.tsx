@@ -106,7 +106,13 @@ export function EntryPage({ id }: { id: string }) {
   );
   const weightData = useMemo((): uPlot.AlignedData => [weights?.map((_, i) => i + 1) ?? [], weights ?? []], [weights]);
 
-  if (r.error) return <Notice>{r.error}</Notice>;
+  if (r.error)
+    return (
+      <div class="page">
+        <Notice>{r.error}</Notice>
+        <a href="/">← The leaderboard</a>
+      </div>
+    );
   if (!d) return <Loading what="Loading the entry" />;
   const e = d.entry;
   const row = d.row;

@@ -53,7 +53,13 @@ export function JobPage({ id }: { id: string }) {
     if (log.end) reload();
   }, [log.end, reload]);
 
-  if (job.error && !j) return <Notice>{job.error}</Notice>;
+  if (job.error && !j)
+    return (
+      <div class="page">
+        <Notice>{job.error}</Notice>
+        <a href="/jobs">← All jobs</a>
+      </div>
+    );
   if (!j) return <Loading what="Loading the job" />;
 
   const cancel = async (): Promise<void> => {
