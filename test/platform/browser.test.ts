@@ -263,6 +263,28 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await pctx.close();
   });
 
+  it("draws a train job's learning curve from its metrics lines", { timeout: 240_000 }, async () => {
+    // timesteps 1: one iteration (the smallest run), then its held-out evaluation.
+    const job = await apiJson<{ id: string }>("/api/jobs", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ job_type: "train", params: { timesteps: 1, algo: "es" } }),
+    });
+    const [ctx, page] = await open();
+    await page.goto(`${base}/jobs/${job.id}`);
+    const end = page.locator("[data-testid=log-end]");
+    await end.waitFor({ timeout: 200_000 });
+    expect(await end.textContent()).toContain("succeeded");
+    const canvas = page.locator("[data-testid=learning-curve] canvas");
+    await canvas.waitFor();
+    const box = await canvas.boundingBox();
+    expect(box!.width).toBeGreaterThan(200);
+    expect(box!.height).toBeGreaterThan(100);
+    expect(await page.textContent(".card:has([data-testid=learning-curve])")).toContain("1 held-out evaluation");
+    await shot(page, "job-train-laptop");
+    await ctx.close();
+  });
+
   it("cancels a running job from its page, and the live log ends 'cancelled'", { timeout: 180_000 }, async () => {
     const job = await apiJson<{ id: string }>("/api/jobs", {
       method: "POST",

@@ -394,7 +394,9 @@ export function LearningCurve({ records, ended }: { records: Record<string, unkn
         </p>
       ) : (
         <>
-          <Chart options={options} data={data} height={240} label="held-out mean edge during training" />
+          <div data-testid="learning-curve">
+            <Chart options={options} data={data} height={240} label="held-out mean edge during training" />
+          </div>
           <p class="muted small">
             {evals.length} held-out evaluation{evals.length === 1 ? "" : "s"}; each point is the mean over the
             evaluation seeds.
