@@ -366,8 +366,8 @@ export function LearningCurve({ records, ended }: { records: Record<string, unkn
         ],
         series: [
           { label: X_LABEL[x] },
-          { label: "vs normalizer", stroke: t.accent, width: 2, points: { show: true, size: 5 } },
-          { label: "edge", stroke: t.accent2, width: 1.5, dash: [6, 4], points: { show: true, size: 4 } },
+          { label: "vs normalizer", stroke: t.accent, width: 2, points: { show: true, size: 7 } },
+          { label: "edge", stroke: t.accent2, width: 1.5, dash: [6, 4], points: { show: true, size: 6 } },
         ],
         hooks: { draw: [(u: uPlot) => hline(u, 0, t.muted)] },
       }),
