@@ -10,6 +10,7 @@
  *   platform -> the competition platform: job API, queue, workers, leaderboard (runs cli as a child process)
  *   cli      -> the command line
  * A module may import its own layer and any layer below it; never one above, never in a circle.
+ * web/ (the platform's dashboard, browser code) stands apart: it imports none of them.
  */
 const LAYERS = ["runtime", "env", "gym", "agents", "arena", "training", "server", "platform", "cli"];
 
@@ -39,6 +40,13 @@ module.exports = {
       to: { pathNot: "^runtime/" },
     },
     {
+      name: "web-is-browser-only",
+      comment: "the dashboard (web/) runs in the browser and talks to the platform over HTTP: it imports no Node layer",
+      severity: "error",
+      from: { path: "^web/" },
+      to: { path: `^(${LAYERS.join("|")}|bench|test|index\\.ts)(/|$)` },
+    },
+    {
       name: "no-test-imports-from-code",
       severity: "error",
       from: { pathNot: "^test/" },
@@ -50,6 +58,6 @@ module.exports = {
     exclude: { path: "^(dist|node_modules|\\.venv)/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { extensions: [".ts", ".js", ".mjs"] },
+    enhancedResolveOptions: { extensions: [".ts", ".tsx", ".js", ".mjs"] },
   },
 };

@@ -24,7 +24,43 @@ export default tseslint.config(
     languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
   },
   {
+    // The dashboard (web/src) runs in the browser: its globals, and none of Node's.
+    files: ["web/src/**/*.{ts,tsx}"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "window",
+          "document",
+          "location",
+          "history",
+          "localStorage",
+          "fetch",
+          "EventSource",
+          "ResizeObserver",
+          "requestAnimationFrame",
+          "cancelAnimationFrame",
+          "getComputedStyle",
+          "devicePixelRatio",
+          "performance",
+          "console",
+          "setTimeout",
+          "clearTimeout",
+          "setInterval",
+          "clearInterval",
+          "URL",
+          "URLSearchParams",
+          "Blob",
+          "File",
+          "Event",
+        ].map((g) => [g, "readonly"]),
+      ),
+    },
+  },
+  {
+    ignores: ["web/src/**"],
     languageOptions: { globals: { process: "readonly", console: "readonly", performance: "readonly" } },
+  },
+  {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/no-non-null-assertion": "off",

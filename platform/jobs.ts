@@ -116,6 +116,7 @@ export function planJob(
     if (!strategyFile) throw new Error(`a ${type} job needs a strategy`);
     return strategyFile;
   };
+  // A function: a train job has no strategy to validate.
   const validate = (): Step => ({
     title: "validate",
     args: ["validate", need(), "--sandbox", "--memory-limit", String(limits.memoryMb)],
