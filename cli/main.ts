@@ -94,19 +94,21 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 /**
- * A platform job (platform/worker.ts) runs this command in its own process group. If the worker
- * that started it dies (kill -9), nothing else would stop it: it notices its parent is gone and
- * kills its group (itself and its sandbox processes), so an abandoned job leaves nothing running.
+ * Processes the platform starts must not outlive it. A job (platform/worker.ts, PROPAMM_JOB_GROUP)
+ * runs in its own process group: when the worker that started it dies (kill -9), nothing else
+ * would stop it, so it notices its parent is gone and kills its group (itself and its sandbox
+ * processes). A worker process of `propamm platform --role all` (PROPAMM_EXIT_WITH_PARENT)
+ * exits the same way; its job then notices it in turn.
  */
-if (process.env.PROPAMM_JOB_GROUP === "1") {
+if (process.env.PROPAMM_JOB_GROUP === "1" || process.env.PROPAMM_EXIT_WITH_PARENT === "1") {
   const parent = process.ppid;
+  const group = process.env.PROPAMM_JOB_GROUP === "1";
   setInterval(() => {
-    if (process.ppid !== parent) {
-      try {
-        process.kill(-process.pid, "SIGKILL");
-      } catch {
-        process.exit(137);
-      }
+    if (process.ppid === parent) return;
+    try {
+      process.kill(group ? -process.pid : process.pid, "SIGKILL");
+    } catch {
+      process.exit(137);
     }
   }, 500).unref();
 }

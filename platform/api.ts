@@ -203,7 +203,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     });
   });
   app.setNotFoundHandler((req, reply) => {
-    if (req.method === "GET" && !req.url.startsWith("/api/")) {
+    if ((req.method === "GET" || req.method === "HEAD") && !req.url.startsWith("/api/")) {
       const path = req.url.split("?")[0];
       const file = web.get(path) ?? web.get("/index.html");
       if (file) {

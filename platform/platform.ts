@@ -175,7 +175,11 @@ function superviseWorkers(o: PlatformOptions, database: string): () => Promise<v
     return a;
   };
   const startOne = (i: number): void => {
-    const child = spawn(process.execPath, args(), { stdio: ["ignore", "inherit", "inherit"] });
+    // PROPAMM_EXIT_WITH_PARENT: a worker process ends when this process dies, even by kill -9 (cli/main.ts).
+    const child = spawn(process.execPath, args(), {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, PROPAMM_EXIT_WITH_PARENT: "1" },
+    });
     children.add(child);
     child.on("exit", (code, signal) => {
       children.delete(child);

@@ -83,6 +83,27 @@ describe("faults", () => {
     }
   }, 240_000);
 
+  it("propamm platform killed with SIGKILL: its worker processes end too", async () => {
+    const dir = tempDir("propamm-parent-");
+    const { spawn } = await import("node:child_process");
+    const { CLI } = await import("../helpers/cli.js");
+    const parent = spawn(process.execPath, [CLI, "platform", "--port", "0", "--workers", "2", "--data-dir", dir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    parent.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    for (let i = 0; i < 200 && (out.match(/worker loop/g) ?? []).length < 2; i++) await sleep(100);
+    const workers = spawnSync("pgrep", ["-P", String(parent.pid)], { encoding: "utf8" })
+      .stdout.trim()
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+    expect(workers).toHaveLength(2);
+    parent.kill("SIGKILL");
+    await sleep(1500);
+    for (const pid of workers) expect(alive(pid)).toBe(false);
+  }, 60_000);
+
   it("the API restarted mid-job: the job finishes, and the new API serves it and its whole log", async () => {
     const dir = tempDir("propamm-restart-");
     let p = await startTestPlatform({ dataDir: dir });
