@@ -160,3 +160,38 @@ describe("fair scheduling", () => {
     expect(lightSteps).toBeGreaterThanOrEqual(5);
   });
 });
+
+describe("VectorEnv: sliced work is the same work", () => {
+  it("stepAsync and resetAsync, pausing after every env, equal reset and step", async () => {
+    const a = new VectorEnv(5, SHORT, { autoresetMode: "next_step" });
+    const b = new VectorEnv(5, SHORT, { autoresetMode: "next_step" });
+    let pauses = 0;
+    const pause = async (): Promise<void> => {
+      pauses++;
+      await nextTurn();
+    };
+    a.reset({ seed: 0 });
+    b.reset({ seed: 0 }); // then null continues a seeded stream: the same on both
+    const ra = a.reset({ seeds: [3, null, 9, 1, 2] });
+    const rb = await b.resetAsync({ seeds: [3, null, 9, 1, 2] }, pause, 0);
+    expect(rb.observations).toEqual(ra.observations);
+    expect(rb.infos[0]).toEqual(ra.infos[0]);
+    for (let t = 0; t < 40; t++) {
+      const actions = Float64Array.from({ length: 10 }, (_, k) => Math.sin(t * 10 + k));
+      const sa = a.step(actions);
+      const sb = await b.stepAsync(actions, pause, 0);
+      expect(sb.observations).toEqual(sa.observations);
+      expect(sb.rewards).toEqual(sa.rewards);
+      expect(sb.terminated).toEqual(sa.terminated);
+    }
+    expect(pauses).toBeGreaterThan(40 * 4);
+    // A partial reset with a mask: the same on both, the others' rows unchanged.
+    const before = a.step(new Float64Array(10)).observations;
+    b.step(new Float64Array(10));
+    const pa = a.reset({ seed: 50, mask: [0, 1, 0, 0, 1] });
+    const pb = await b.resetAsync({ seed: 50, mask: [0, 1, 0, 0, 1] }, pause, 0);
+    expect(pb.observations).toEqual(pa.observations);
+    expect(pa.observations.subarray(0, 5)).toEqual(before.subarray(0, 5));
+    expect(pa.infos.map((i) => i?.simSeed ?? null)).toEqual([null, 51, null, null, 54]);
+  });
+});

@@ -231,13 +231,14 @@ class Session:
             if not flags.any():
                 raise ValueError("reset mask resets no env (every entry is false)")
             if not flags.all():
+                if self._pending_reset:
+                    raise ValueError("the session was made again after it was lost: reset every env (no mask)")
                 self._require("reset_mask", "partial resets (reset_mask)")
                 fields["mask"] = [bool(f) for f in flags]
-            if self._pending_reset:
-                raise ValueError("the session was made again after a server restart: reset every env (no mask)")
         reply = self._request("reset", fields)
         if reply is None:  # made again: the new session must reset every env
             if "mask" in fields:
+                self._pending_reset = True  # a NEXT_STEP step resets every env of the new session
                 raise ServerError(
                     "UNKNOWN_ENV",
                     f"the session was lost and made again as {self.env_id}: reset every env (no mask)",
