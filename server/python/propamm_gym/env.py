@@ -94,7 +94,13 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         self.spec = EnvSpec(
             id=ENV_ID,
             entry_point="propamm_gym.env:PropAmmEnv",
-            kwargs={"address": address, **self.config, "timeout_s": timeout_s, "retries": retries, "reconnect": reconnect},
+            kwargs={
+                "address": address,
+                **self.config,
+                "timeout_s": timeout_s,
+                "retries": retries,
+                "reconnect": reconnect,
+            },
         )
 
     @property

@@ -174,7 +174,8 @@ class Session:
         self._remote.env_id = self.env_id
         self.recreated += 1
         log.warning(
-            "prop-amm gym session %s is gone from %s (server restarted, or the session was freed); made %s with the same config",
+            "prop-amm gym session %s is gone from %s (server restarted, or the session was freed); "
+            "made %s with the same config",
             old,
             self.conn.address,
             self.env_id,
@@ -282,8 +283,9 @@ class Session:
     def _lost_step(self) -> StepBatch:
         """The step of a session that was lost and made again: every episode is truncated."""
         n = self.num_envs
-        if self._last_obs is None:  # never reset: the new session says so
-            reply = self.conn.request("step", {"env_id": self.env_id, "actions": encode_array(np.zeros(self._act_shape))})
+        if self._last_obs is None:  # never reset: the new session says so (ENV: step before reset)
+            zeros = encode_array(np.zeros(self._act_shape, np.float32))
+            reply = self.conn.request("step", {"env_id": self.env_id, "actions": zeros})
             raise ProtocolError(f"step on a session that was never reset succeeded: {reply!r}")
         last = self._last_obs.copy()
         truncated = np.ones(n, bool)

@@ -32,9 +32,11 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
     ``reset(seed=s)`` seeds env i with ``s + i``; ``reset(seed=[s0, s1, ...])`` gives each env its
     own seed (``None``: that env's own stream); ``reset(options={"reset_mask": mask})`` resets only
     the envs whose mask entry is true (the others keep their episode; their rows are their latest
-    observations and their infos are masked out), with Gymnasium's vector API. Autoreset is NEXT_STEP by default (the step
-    after an env's episode ended resets it, ignores its action, returns reward 0 and marks
-    ``infos["autoreset"]``); SAME_STEP is available too (``infos["final_obs"]``/``["final_info"]``).
+    observations and their infos are masked out), with Gymnasium's vector API.
+
+    Autoreset is NEXT_STEP by default (the step after an env's episode ended resets it, ignores
+    its action, returns reward 0 and marks ``infos["autoreset"]``); SAME_STEP is available too
+    (``infos["final_obs"]``/``["final_info"]``).
 
     Infos come as Gymnasium's dict of arrays with ``_key`` masks; pass ``list_infos=True`` for
     the server's list of per-env dicts instead (cheaper with many envs). An ended episode's

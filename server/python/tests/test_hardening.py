@@ -62,7 +62,8 @@ def test_clients_dropped_without_close_free_their_sessions(spawn_server: Callabl
 _HOLD_SESSIONS = """
 import os, sys
 from propamm_gym import PropAmmEnv
-envs = [PropAmmEnv(sys.argv[1], opponents=["starter"], sim={"steps": 2000, "epoch_len": 500}) for _ in range(int(sys.argv[2]))]
+kw = {"opponents": ["starter"], "sim": {"steps": 2000, "epoch_len": 500}}
+envs = [PropAmmEnv(sys.argv[1], **kw) for _ in range(int(sys.argv[2]))]
 for e in envs:
     e.reset(seed=1)
 print("made", flush=True)
@@ -78,7 +79,11 @@ def test_sessions_of_dead_client_processes_are_evicted(spawn_server: Callable[..
     live.reset(seed=5)
     env_vars = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     res = subprocess.run(
-        [sys.executable, "-c", _HOLD_SESSIONS, srv.address, "2"], env=env_vars, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _HOLD_SESSIONS, srv.address, "2"],
+        env=env_vars,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert res.returncode == 0 and "made" in res.stdout, res.stderr
     assert sessions_open(srv.address) == 3
