@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError } from "../env/config.js";
 import { PropAmmError } from "../env/errors.js";
-import type { ResetOptions, StepInfo } from "../gym/env.js";
+import type { StepInfo } from "../gym/env.js";
 import type { EnvConfig } from "../gym/options.js";
-import type { AutoresetMode, VectorStepResult } from "../gym/vector-env.js";
+import type { AutoresetMode, VectorResetArgs, VectorStepResult } from "../gym/vector-env.js";
 import { DEFAULT_LIMITS, type Limits, StrategyStoppedError, rebuildError } from "./runner.js";
 import {
   type ChildMessage,
@@ -153,10 +153,9 @@ export class SandboxedVectorEnv {
     });
   }
 
-  async reset(
-    args: { seed?: number; options?: ResetOptions } = {},
-  ): Promise<{ observations: Float32Array; infos: StepInfo[] }> {
-    return (await this.call("reset", args)) as { observations: Float32Array; infos: StepInfo[] };
+  /** As VectorEnv.reset: with a mask, the envs left alone have a null info. */
+  async reset(args: VectorResetArgs = {}): Promise<{ observations: Float32Array; infos: (StepInfo | null)[] }> {
+    return (await this.call("reset", args)) as { observations: Float32Array; infos: (StepInfo | null)[] };
   }
 
   async step(actions: ArrayLike<number>): Promise<VectorStepResult> {

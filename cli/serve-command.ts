@@ -1,4 +1,4 @@
-/** `propamm serve`: the gym over ZeroMQ until SIGINT or SIGTERM (docs/protocol.md). */
+/** `propamm serve`: the gym over ZeroMQ until SIGINT, SIGTERM or SIGHUP (docs/protocol.md). */
 import type { Command } from "commander";
 import { ConfigError } from "../env/config.js";
 import { DEFAULT_LIMITS } from "../server/handler.js";
@@ -23,6 +23,12 @@ export function addServeCommand(program: Command): void {
       DEFAULT_LIMITS.idleTimeoutS,
     )
     .option(
+      "--evict-idle <s>",
+      "when every session slot is taken, a new session evicts the longest-idle one idle at least this long",
+      integer(1),
+      DEFAULT_LIMITS.evictIdleS,
+    )
+    .option(
       "--strategy-dir <dir>",
       "the only folder whose strategy files and checkpoints clients may name; they run sandboxed (default: built-ins only)",
     )
@@ -40,6 +46,7 @@ export function addServeCommand(program: Command): void {
         maxSessions: number;
         maxEnvs: number;
         idleTimeout: number;
+        evictIdle: number;
         strategyDir?: string;
         requestTimeLimit: number;
         memoryLimit: number;
@@ -58,6 +65,7 @@ export function addServeCommand(program: Command): void {
           maxSessions: o.maxSessions,
           maxEnvsPerSession: o.maxEnvs,
           idleTimeoutS: o.idleTimeout,
+          evictIdleS: o.evictIdle,
           strategyDir: o.strategyDir,
           sandboxLimits,
           log: (line) => console.error(`[serve] ${line}`),
@@ -73,13 +81,20 @@ export function addServeCommand(program: Command): void {
             : `[serve] files in ${o.strategyDir}: ${sandboxModeLine(sandboxLimits, true)}`,
         );
         console.error(`[serve] prop-amm gym listening on ${o.bind} (protocol 1); Ctrl-C to stop`);
+        // SIGINT, SIGTERM and SIGHUP (its terminal or parent went away) close the socket and the
+        // sessions and exit with 0; a second signal while shutting down exits at once.
         await new Promise<void>((resolveStop) => {
-          const stop = (signal: string): void => {
+          let stopping = false;
+          const stop = (signal: NodeJS.Signals): void => {
+            if (stopping) {
+              console.error(`[serve] ${signal} again: exiting now`);
+              process.exit(1);
+            }
+            stopping = true;
             console.error(`[serve] ${signal}: shutting down`);
             void server.stop().then(resolveStop);
           };
-          process.once("SIGINT", () => stop("SIGINT"));
-          process.once("SIGTERM", () => stop("SIGTERM"));
+          for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
         });
       },
     );

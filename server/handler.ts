@@ -3,6 +3,7 @@
  * bytes out. Every failure becomes an error reply; nothing a client sends can throw out of here.
  */
 import { readFileSync, realpathSync } from "node:fs";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { sep } from "node:path";
 import { Packr } from "msgpackr";
 import {
@@ -21,9 +22,15 @@ import type { Limits } from "../arena/runner.js";
 import { SandboxedVectorEnv } from "../arena/sandbox-env.js";
 import { ArrayError, decodeFloatArray, encodeArray } from "./arrays.js";
 import { WIRE_NAMES, defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
-import { Sessions } from "./sessions.js";
+import { type Session, Sessions } from "./sessions.js";
 
 export const PROTOCOL_VERSION = 1;
+/**
+ * Backward-compatible additions to protocol 1 (docs/protocol.md, "Revisions"): 2 added reset's
+ * `seeds` and `mask`, the eviction of idle sessions when the table is full and fair scheduling.
+ */
+export const PROTOCOL_REVISION = 2;
+export const FEATURES = ["reset_seeds", "reset_mask", "evict_idle", "fair_scheduling"] as const;
 
 /** The protocol's error codes (docs/protocol.md); env/errors.ts maps every error to one. */
 export type ErrorCode = WireErrorCode;
@@ -33,6 +40,13 @@ export interface ServerLimits {
   maxSessions: number;
   maxEnvsPerSession: number;
   idleTimeoutS: number;
+  /**
+   * When every session slot is taken, a `make` frees the longest-idle session that has been idle
+   * at least this long (a client that died or was dropped without close()).
+   */
+  evictIdleS: number;
+  /** An in-process session's reset/step yields to other clients after this many ms of work. */
+  sliceMs?: number;
   /**
    * The only folder whose strategy files and checkpoints clients may name (docs/sandbox.md);
    * without it clients may name built-ins only. Named files always run in a sandbox.
@@ -47,6 +61,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxSessions: 64,
   maxEnvsPerSession: 1024,
   idleTimeoutS: 600,
+  evictIdleS: 10,
 };
 
 /** A request the protocol refuses before any env sees it (its code is the wire code). */
@@ -97,7 +112,8 @@ function wireNames(message: string): string {
   return message.replace(/\b[a-z]+(?:[A-Z][a-z0-9]*)+\b/g, (w) => (Object.hasOwn(WIRE_NAMES, w) ? WIRE_NAMES[w] : w));
 }
 
-function infoToWire(info: VectorStepInfo | StepInfo): Msg {
+function infoToWire(info: VectorStepInfo | StepInfo | null): Msg {
+  if (info === null) return {}; // a partial reset left this env alone
   const f = info.features;
   const out: Msg = {
     decision: info.decision,
@@ -154,12 +170,18 @@ export class RequestHandler {
     int64AsType: "number",
   });
   private readonly version = packageVersion();
+  /** Ids of sessions evicted to make room (for logs and tests); the server drains it. */
+  readonly evictions: string[] = [];
   /** Errors answered, by code (for logs and tests). */
   readonly errorCounts = new Map<ErrorCode, number>();
 
   constructor(limits: Partial<ServerLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    this.sessions = new Sessions(this.limits.maxSessions, this.limits.idleTimeoutS * 1000);
+    this.sessions = new Sessions(
+      this.limits.maxSessions,
+      this.limits.idleTimeoutS * 1000,
+      Math.min(this.limits.evictIdleS, this.limits.idleTimeoutS) * 1000,
+    );
   }
 
   encode(msg: Msg): Uint8Array {
@@ -218,6 +240,8 @@ export class RequestHandler {
       case "hello":
         return {
           protocol: PROTOCOL_VERSION,
+          revision: PROTOCOL_REVISION,
+          features: [...FEATURES],
           server: `prop-amm-gym ${this.version}`,
           observation_space: OBSERVATION_SPACE.toJSON(),
           action_space: ACTION_SPACE.toJSON(),
@@ -227,7 +251,9 @@ export class RequestHandler {
             max_sessions: this.limits.maxSessions,
             max_envs_per_session: this.limits.maxEnvsPerSession,
             idle_timeout_s: this.limits.idleTimeoutS,
+            evict_idle_s: this.limits.evictIdleS,
           },
+          sessions_open: this.sessions.size,
         };
       case "ping":
         return { pong: true };
@@ -259,9 +285,13 @@ export class RequestHandler {
     const config = envConfigFromWire(m.config);
     this.sessions.sweep(now);
     if (this.sessions.full()) {
+      const evicted = this.sessions.evictLongestIdle(now);
+      if (evicted !== null) this.evictions.push(evicted);
+    }
+    if (this.sessions.full()) {
       throw new ProtocolError(
         "TOO_MANY_SESSIONS",
-        `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}); close one first`,
+        `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}), all used within the last ${this.limits.evictIdleS} s; close one first`,
       );
     }
     const opponents = config.opponents ?? [];
@@ -324,6 +354,25 @@ export class RequestHandler {
     return s;
   }
 
+  /**
+   * Runs fn after the session's earlier requests (two clients may share an env_id, and an
+   * in-process request yields between slices); the session counts as busy meanwhile.
+   */
+  private async exclusive<T>(s: Session, now: number, fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    s.inFlight++;
+    const run = s.queue.then(fn);
+    s.queue = run.catch(() => undefined);
+    try {
+      return await run;
+    } finally {
+      s.inFlight--;
+      s.lastUsed = now + (Date.now() - started); // idle from the end of its last request
+    }
+  }
+
+  private readonly pause = (): Promise<void> => nextTurn();
+
   private replay(s: ReturnType<RequestHandler["session"]>, id: unknown): Uint8Array | null {
     return id !== null && s.lastReply !== null && s.lastRequestId === id ? s.lastReply : null;
   }
@@ -337,6 +386,10 @@ export class RequestHandler {
 
   private async reset(m: Msg, id: unknown, now: number): Promise<Uint8Array> {
     const s = this.session(m, now);
+    return this.exclusive(s, now, () => this.resetNow(s, m, id));
+  }
+
+  private async resetNow(s: Session, m: Msg, id: unknown): Promise<Uint8Array> {
     const cached = this.replay(s, id);
     if (cached) return cached;
     const seed = m.seed ?? undefined;
@@ -356,16 +409,68 @@ export class RequestHandler {
         if (k !== "market") throw new ProtocolError("BAD_REQUEST", `options: unknown key '${k}' (known: market)`);
       options = o.market === undefined ? {} : { market: pinsFromWire(o.market, "options.market") };
     }
-    const r = await s.env.reset({ seed: seed as number | undefined, options });
     const n = s.env.numEnvs;
+    const seeds = this.seedList(m.seeds, n, seed);
+    const mask = this.resetMask(m.mask, n);
+    const args = { seed: seed as number | undefined, seeds, mask, options };
+    const r =
+      s.env instanceof VectorEnv
+        ? await s.env.resetAsync(args, this.pause, this.limits.sliceMs)
+        : await s.env.reset(args);
     return this.remember(s, id, {
       observations: encodeArray(r.observations, "float32", [n, 5]),
       infos: r.infos.map(infoToWire),
     });
   }
 
+  /** reset's `seeds`: nil, or a list of n ints >= 0 or nils (not with `seed`). */
+  private seedList(v: unknown, n: number, seed: unknown): (number | null)[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (seed !== undefined)
+      throw new ProtocolError("BAD_REQUEST", "give 'seed' or 'seeds', not both ('seed' must be nil with 'seeds')");
+    if (!Array.isArray(v) || v.length !== n)
+      throw new ProtocolError("BAD_REQUEST", `'seeds' must be a list of ${n} entries (one per env) or nil`);
+    return v.map((x: unknown, i) => {
+      if (x === null) return null;
+      if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0)
+        throw new ProtocolError(
+          "BAD_REQUEST",
+          `'seeds[${i}]' must be an integer in [0, ${Number.MAX_SAFE_INTEGER}] or nil (got ${describeValue(x)})`,
+        );
+      return x;
+    });
+  }
+
+  /** reset's `mask`: nil, a list of n bools (or 0/1), or a uint8 array map of n. */
+  private resetMask(v: unknown, n: number): Uint8Array | undefined {
+    if (v === undefined || v === null) return undefined;
+    const bad = (): never => {
+      throw new ProtocolError("BAD_REQUEST", `'mask' must be a list of ${n} bools (or a uint8 array of ${n}) or nil`);
+    };
+    let flags: ArrayLike<unknown>;
+    if (Array.isArray(v)) flags = v;
+    else if (isPlainMap(v) && v.dtype === "uint8" && v.data instanceof Uint8Array) {
+      if (!Array.isArray(v.shape) || v.shape.length !== 1 || v.shape[0] !== v.data.byteLength) bad();
+      flags = v.data;
+    } else return bad();
+    if (flags.length !== n) bad();
+    const mask = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = flags[i];
+      if (x === true || x === 1) mask[i] = 1;
+      else if (x !== false && x !== 0) bad();
+    }
+    if (!mask.some((x) => x === 1))
+      throw new ProtocolError("BAD_REQUEST", "'mask' resets no env (every entry is false)");
+    return mask;
+  }
+
   private async step(m: Msg, id: unknown, now: number): Promise<Uint8Array> {
     const s = this.session(m, now);
+    return this.exclusive(s, now, () => this.stepNow(s, m, id));
+  }
+
+  private async stepNow(s: Session, m: Msg, id: unknown): Promise<Uint8Array> {
     const cached = this.replay(s, id);
     if (cached) return cached;
     const n = s.env.numEnvs;
@@ -377,7 +482,11 @@ export class RequestHandler {
       if (!Number.isFinite(values[i]))
         throw new ArrayError(`actions[${Math.floor(i / 2)}][${i % 2}] is ${values[i]}: actions must be finite`);
     }
-    const r = await s.env.step(values);
+    // In-process work is sliced so one large session cannot stall every other client.
+    const r =
+      s.env instanceof VectorEnv
+        ? await s.env.stepAsync(values, this.pause, this.limits.sliceMs)
+        : await s.env.step(values);
     return this.remember(s, id, {
       observations: encodeArray(r.observations, "float32", [n, 5]),
       rewards: encodeArray(r.rewards, "float64", [n]),

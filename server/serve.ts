@@ -64,6 +64,8 @@ export class GymServer {
             payload === null
               ? this.handler.errorReply(null, "BAD_MESSAGE", `expected one payload frame, got ${rest.length} frame(s)`)
               : await this.handler.handle(payload);
+          for (const evicted of this.handler.evictions.splice(0))
+            this.opts.log?.(`evicted idle session ${evicted} to make room for a new one`);
           await this.send([...envelope, reply]);
         });
         this.clients.set(key, handled);

@@ -1,4 +1,7 @@
-/** Open env sessions, keyed by id, freed when closed or idle for too long. */
+/**
+ * Open env sessions, keyed by id, freed when closed, idle for too long, or (when the table is
+ * full and a new session is asked for) evicted as the longest-idle one past the eviction floor.
+ */
 import { randomBytes } from "node:crypto";
 import type { VectorEnv } from "../gym/vector-env.js";
 import type { SandboxedVectorEnv } from "../arena/sandbox-env.js";
@@ -11,6 +14,10 @@ export interface Session {
   /** The last reset/step request id and its encoded reply, for retried requests. */
   lastRequestId: unknown;
   lastReply: Uint8Array | null;
+  /** Requests of this session run one at a time (two clients may share an env_id). */
+  queue: Promise<unknown>;
+  /** Requests queued or running: a session with work in flight is never idle. */
+  inFlight: number;
 }
 
 export class Sessions {
@@ -20,6 +27,8 @@ export class Sessions {
   constructor(
     readonly maxSessions: number,
     readonly idleTimeoutMs: number,
+    /** A full table evicts its longest-idle session once that one is idle this long. */
+    readonly evictIdleMs: number = idleTimeoutMs,
   ) {}
 
   get size(): number {
@@ -32,7 +41,15 @@ export class Sessions {
 
   add(env: Session["env"], now: number): Session {
     const id = `e${++this.counter}-${randomBytes(3).toString("hex")}`;
-    const s: Session = { id, env, lastUsed: now, lastRequestId: undefined, lastReply: null };
+    const s: Session = {
+      id,
+      env,
+      lastUsed: now,
+      lastRequestId: undefined,
+      lastReply: null,
+      queue: Promise.resolve(),
+      inFlight: 0,
+    };
     this.map.set(id, s);
     return s;
   }
@@ -41,7 +58,7 @@ export class Sessions {
   get(id: string, now: number): Session | undefined {
     const s = this.map.get(id);
     if (!s) return undefined;
-    if (now - s.lastUsed > this.idleTimeoutMs) {
+    if (s.inFlight === 0 && now - s.lastUsed > this.idleTimeoutMs) {
       this.close(id);
       return undefined;
     }
@@ -61,12 +78,28 @@ export class Sessions {
   sweep(now: number): number {
     let freed = 0;
     for (const [id, s] of this.map) {
-      if (now - s.lastUsed > this.idleTimeoutMs) {
+      if (s.inFlight === 0 && now - s.lastUsed > this.idleTimeoutMs) {
         this.close(id);
         freed++;
       }
     }
     return freed;
+  }
+
+  /**
+   * Frees the longest-idle session if it has been idle at least the eviction floor and has no
+   * request in flight (a client that died or forgot close() holds such a session); returns its
+   * id, or null when every session is in use.
+   */
+  evictLongestIdle(now: number): string | null {
+    let oldest: Session | null = null;
+    for (const s of this.map.values()) {
+      if (s.inFlight > 0 || now - s.lastUsed < this.evictIdleMs) continue;
+      if (oldest === null || s.lastUsed < oldest.lastUsed) oldest = s;
+    }
+    if (oldest === null) return null;
+    this.close(oldest.id);
+    return oldest.id;
   }
 
   closeAll(): void {

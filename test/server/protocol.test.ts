@@ -219,18 +219,35 @@ describe("hello and ping", () => {
     const c = new Client(new RequestHandler());
     const r = await c.ok({ id: 1, cmd: "hello" });
     expect(Object.keys(r).sort()).toEqual(
-      ["action_space", "default_config", "id", "limits", "observation_space", "ok", "protocol", "server", "v"].sort(),
+      [
+        "action_space",
+        "default_config",
+        "features",
+        "id",
+        "limits",
+        "observation_space",
+        "ok",
+        "protocol",
+        "revision",
+        "server",
+        "sessions_open",
+        "v",
+      ].sort(),
     );
     expect(r.protocol).toBe(1);
+    expect(r.revision).toBe(2);
+    expect(r.features).toEqual(["reset_seeds", "reset_mask", "evict_idle", "fair_scheduling"]);
+    expect(r.sessions_open).toBe(0);
     expect(r.server).toBe(`prop-amm-gym ${PKG_VERSION}`);
     expect(r.observation_space).toEqual(OBSERVATION_SPACE);
     expect(r.action_space).toEqual(ACTION_SPACE);
-    // docs/protocol.md "Limits": 4 MiB, 64 sessions, 1024 envs, 600 s.
+    // docs/protocol.md "Limits": 4 MiB, 64 sessions, 1024 envs, 600 s, eviction after 10 s.
     expect(r.limits).toEqual({
       max_message_bytes: 4 * 1024 * 1024,
       max_sessions: 64,
       max_envs_per_session: 1024,
       idle_timeout_s: 600,
+      evict_idle_s: 10,
     });
     const d = r.default_config as Msg;
     expect(d).toMatchObject({
@@ -261,10 +278,22 @@ describe("hello and ping", () => {
 
   it("hello's limits are the handler's own", async () => {
     const c = new Client(
-      new RequestHandler({ maxMessageBytes: 5000, maxSessions: 3, maxEnvsPerSession: 7, idleTimeoutS: 42 }),
+      new RequestHandler({
+        maxMessageBytes: 5000,
+        maxSessions: 3,
+        maxEnvsPerSession: 7,
+        idleTimeoutS: 42,
+        evictIdleS: 5,
+      }),
     );
     const r = await c.ok({ cmd: "hello" });
-    expect(r.limits).toEqual({ max_message_bytes: 5000, max_sessions: 3, max_envs_per_session: 7, idle_timeout_s: 42 });
+    expect(r.limits).toEqual({
+      max_message_bytes: 5000,
+      max_sessions: 3,
+      max_envs_per_session: 7,
+      idle_timeout_s: 42,
+      evict_idle_s: 5,
+    });
   });
 
   it("default_config sent back to make builds the default env", async () => {

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gymnasium
 
 from .client import DEFAULT_ADDRESS, Connection
-from .env import ENV_ID, PropAmmEnv
+from .env import ENV_ID, PropAmmEnv, RenderModeError
 from .protocol import (
     ERROR_CODES,
     PROTOCOL_VERSION,
@@ -25,6 +25,8 @@ from .protocol import (
     decode_array,
     encode_array,
 )
+from .sb3 import PropAmmSB3VecEnv
+from .session import EPISODE_KEY
 from .vector_env import PropAmmVectorEnv
 
 __version__ = "0.1.0"
@@ -32,13 +34,16 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_ADDRESS",
     "ENV_ID",
+    "EPISODE_KEY",
     "ERROR_CODES",
     "PROTOCOL_VERSION",
     "Connection",
     "PropAmmEnv",
     "PropAmmError",
+    "PropAmmSB3VecEnv",
     "PropAmmVectorEnv",
     "ProtocolError",
+    "RenderModeError",
     "ServerError",
     "ServerUnavailableError",
     "decode_array",

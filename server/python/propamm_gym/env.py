@@ -15,6 +15,16 @@ from .session import Session, env_config
 ENV_ID = "propamm_gym/PropAmm-v0"
 
 
+class RenderModeError(ValueError, TypeError):
+    """A render mode other than None. Also a TypeError, so that SB3's ``make_vec_env`` (which
+    tries ``render_mode="rgb_array"`` and retries without it on a TypeError) makes the env."""
+
+
+def check_render_mode(render_mode: str | None, cls: str) -> None:
+    if render_mode is not None:
+        raise RenderModeError(f"{cls} draws nothing: render_mode must be None (got {render_mode!r})")
+
+
 class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
     """The fee-setting MDP (docs/gym.md) over the ZeroMQ protocol (docs/protocol.md).
 
@@ -29,6 +39,15 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
             the env config (``make``); ``None`` keeps the server's default. ``sim`` takes the
             simulation options in snake_case (``steps``, ``epoch_len``, ``pins``, ...).
         timeout_s, retries: per-request timeout and attempts in all (lazy pirate).
+        reconnect: make the session again when the server no longer knows it (it restarted):
+            ``reset`` goes on transparently, a ``step`` returns ``truncated=True`` with
+            ``info["session_lost"]`` and the next ``reset`` runs on the new session.
+        render_mode: only ``None`` (the env draws nothing); accepted so that wrappers and
+            SB3's ``make_vec_env`` can pass it.
+
+    The episode summary of an ended episode is ``info["propamm_episode"]`` (``info["episode"]``
+    is left to Gymnasium's ``RecordEpisodeStatistics`` and SB3's ``Monitor``). A session that is
+    garbage-collected without ``close()`` is closed on the server by a finalizer.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
@@ -47,10 +66,10 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         sim: Mapping[str, Any] | None = None,
         timeout_s: float = 10.0,
         retries: int = 3,
-        render_mode: None = None,
+        reconnect: bool = True,
+        render_mode: str | None = None,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"PropAmmEnv has no render modes (got render_mode={render_mode!r})")
+        check_render_mode(render_mode, type(self).__name__)
         self.render_mode = None
         self.config = env_config(
             opponents=opponents,
@@ -64,24 +83,39 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         )
         conn = Connection(address, timeout_s=timeout_s, retries=retries)
         try:
-            self._session = Session(conn, 1, self.config)
+            self._session = Session(conn, 1, self.config, reconnect=reconnect)
         except BaseException:
             conn.close()
             raise
         self.server_info: dict[str, Any] = self._session.hello
-        self.env_id = self._session.env_id
         self.observation_space = self._session.observation_space
         self.action_space = self._session.action_space
         # A spec lets gymnasium (and check_env) re-create this env with the same arguments.
         self.spec = EnvSpec(
             id=ENV_ID,
             entry_point="propamm_gym.env:PropAmmEnv",
-            kwargs={"address": address, **self.config, "timeout_s": timeout_s, "retries": retries},
+            kwargs={
+                "address": address,
+                **self.config,
+                "timeout_s": timeout_s,
+                "retries": retries,
+                "reconnect": reconnect,
+            },
         )
 
     @property
     def address(self) -> str:
         return self._session.conn.address
+
+    @property
+    def env_id(self) -> str:
+        """The server session's id (a new one after the session was made again)."""
+        return self._session.env_id
+
+    @property
+    def recreated(self) -> int:
+        """How many times the session was made again after the server lost it."""
+        return self._session.recreated
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -12,6 +12,7 @@ from gymnasium.vector.utils import batch_space
 
 from .client import DEFAULT_ADDRESS, Connection
 from .protocol import decode_array
+from .env import check_render_mode
 from .session import Session, env_config
 
 _WIRE_MODES = {AutoresetMode.NEXT_STEP: "next_step", AutoresetMode.SAME_STEP: "same_step"}
@@ -28,12 +29,19 @@ def _autoreset_mode(mode: AutoresetMode | str) -> AutoresetMode:
 class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.ndarray]):
     """A Gymnasium 1.x vector env over one connection and one server session.
 
-    ``reset(seed=s)`` seeds env i with ``s + i``. Autoreset is NEXT_STEP by default (the step
-    after an env's episode ended resets it, ignores its action, returns reward 0 and marks
-    ``infos["autoreset"]``); SAME_STEP is available too (``infos["final_obs"]``/``["final_info"]``).
+    ``reset(seed=s)`` seeds env i with ``s + i``; ``reset(seed=[s0, s1, ...])`` gives each env its
+    own seed (``None``: that env's own stream); ``reset(options={"reset_mask": mask})`` resets only
+    the envs whose mask entry is true (the others keep their episode; their rows are their latest
+    observations and their infos are masked out), with Gymnasium's vector API.
+
+    Autoreset is NEXT_STEP by default (the step after an env's episode ended resets it, ignores
+    its action, returns reward 0 and marks ``infos["autoreset"]``); SAME_STEP is available too
+    (``infos["final_obs"]``/``["final_info"]``).
 
     Infos come as Gymnasium's dict of arrays with ``_key`` masks; pass ``list_infos=True`` for
-    the server's list of per-env dicts instead (cheaper with many envs).
+    the server's list of per-env dicts instead (cheaper with many envs). An ended episode's
+    summary is ``infos["propamm_episode"]``. ``reconnect`` and the finalizer: as
+    :class:`~propamm_gym.PropAmmEnv`.
     """
 
     metadata: dict[str, Any] = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -55,7 +63,11 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
         list_infos: bool = False,
         timeout_s: float = 10.0,
         retries: int = 3,
+        reconnect: bool = True,
+        render_mode: str | None = None,
     ) -> None:
+        check_render_mode(render_mode, type(self).__name__)
+        self.render_mode = None
         mode = _autoreset_mode(autoreset_mode)
         self.config = env_config(
             opponents=opponents,
@@ -70,13 +82,12 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
         self.list_infos = list_infos
         conn = Connection(address, timeout_s=timeout_s, retries=retries)
         try:
-            self._session = Session(conn, num_envs, self.config, _WIRE_MODES[mode])
+            self._session = Session(conn, num_envs, self.config, _WIRE_MODES[mode], reconnect=reconnect)
         except BaseException:
             conn.close()
             raise
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
         self.server_info: dict[str, Any] = self._session.hello
-        self.env_id = self._session.env_id
         self.num_envs = self._session.num_envs
         self.single_observation_space = self._session.observation_space
         self.single_action_space = self._session.action_space
@@ -87,15 +98,27 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
     def address(self) -> str:
         return self._session.conn.address
 
+    @property
+    def env_id(self) -> str:
+        """The server session's id (a new one after the session was made again)."""
+        return self._session.env_id
+
+    @property
+    def recreated(self) -> int:
+        """How many times the session was made again after the server lost it."""
+        return self._session.recreated
+
     def reset(
         self,
         *,
         seed: int | Sequence[int] | None = None,
         options: dict[str, Any] | None = None,
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        base = self._base_seed(seed)
-        super().reset(seed=base)
-        obs, infos = self._session.reset(base, options)
+        base, seeds = self._seeds(seed)
+        opts = dict(options) if options is not None else {}
+        mask = opts.pop("reset_mask", None)
+        super().reset(seed=base if seeds is None else next((s for s in seeds if s is not None), None))
+        obs, infos = self._session.reset(base, opts or None, seeds=seeds, mask=mask)
         return obs, self._infos(infos)
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
@@ -113,14 +136,20 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
         if session is not None:
             session.close()
 
-    def _base_seed(self, seed: int | Sequence[int] | None) -> int | None:
-        """The server seeds env i with ``seed + i``: a list must be exactly that."""
+    def _seeds(self, seed: int | Sequence[int | None] | None) -> tuple[int | None, list[int | None] | None]:
+        """An int (env i gets ``seed + i``), or a list of one seed or None per env: a consecutive
+        list is sent as its first seed (every server knows that), any other as a per-env list."""
         if seed is None or isinstance(seed, (int, np.integer)):
-            return None if seed is None else int(seed)
-        seeds = [int(s) for s in seed]
-        if len(seeds) != self.num_envs or any(s != seeds[0] + i for i, s in enumerate(seeds)):
-            raise ValueError(f"seed lists must be consecutive (s, s+1, ..., s+{self.num_envs - 1}): got {seeds}")
-        return seeds[0]
+            return (None if seed is None else int(seed)), None
+        if isinstance(seed, (str, bytes)) or not isinstance(seed, (Sequence, np.ndarray)):
+            raise TypeError(f"seed must be an int, a list of {self.num_envs} ints (or None) or None; got {seed!r}")
+        seeds = [None if s is None else int(s) for s in seed]
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"a seed list must hold {self.num_envs} entries (one per env), got {len(seeds)}: {seeds}")
+        first = seeds[0]
+        if first is not None and all(s == first + i for i, s in enumerate(seeds)):
+            return first, None
+        return None, seeds
 
     def _infos(self, infos: list[dict[str, Any]]) -> Any:
         for info in infos:

@@ -82,7 +82,7 @@ def test_same_seed_same_actions_same_trajectory(address: str) -> None:
         assert json.dumps(t1["infos"]) == json.dumps(t["infos"])  # NaN-safe (the normalizer's final_weight)
         assert t1["terminated"] == t["terminated"]
     assert len(t1["rewards"]) > 10  # a real episode, several decisions
-    assert "episode" in t1["infos"][-1]
+    assert "propamm_episode" in t1["infos"][-1] and "episode" not in t1["infos"][-1]
 
 
 @pytest.mark.parametrize(

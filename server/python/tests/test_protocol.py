@@ -102,7 +102,14 @@ def test_hello_reply(address: str) -> None:
     assert r["ok"] is True and r["id"] == "h" and r["v"] == 1 and r["protocol"] == 1
     assert r["server"].startswith("prop-amm-gym ")
     assert r["observation_space"]["shape"] == [5] and r["action_space"]["shape"] == [2]
-    assert set(r["limits"]) == {"max_message_bytes", "max_sessions", "max_envs_per_session", "idle_timeout_s"}
+    assert set(r["limits"]) == {
+        "max_message_bytes",
+        "max_sessions",
+        "max_envs_per_session",
+        "idle_timeout_s",
+        "evict_idle_s",
+    }
+    assert r["revision"] == 2 and {"reset_seeds", "reset_mask", "evict_idle"} <= set(r["features"])
     assert set(r["default_config"]) >= {"opponents", "decision_interval", "reward_mode", "sim"}
 
 
@@ -376,9 +383,21 @@ def test_rejected_reset_leaves_the_session_unchanged(address: str, seed: int | N
 
 def test_idle_session_is_freed(spawn_server: Callable[..., ServerProcess]) -> None:
     srv = spawn_server("--idle-timeout", "1")
-    with PropAmmVectorEnv(1, srv.address, **ENV_KW) as envs:
+    with PropAmmVectorEnv(1, srv.address, reconnect=False, **ENV_KW) as envs:
         envs.reset(seed=0)
         time.sleep(2.5)  # idle 1 s, swept every second
         with pytest.raises(ServerError) as e:
             envs.step(np.zeros((1, 2), np.float32))
         assert e.value.code == "UNKNOWN_ENV" and envs.env_id in e.value.message
+    # By default the client makes the session again: the lost step ends the episode (truncated)
+    # and the next one resets it, as NEXT_STEP autoreset would.
+    with PropAmmVectorEnv(1, srv.address, list_infos=True, **ENV_KW) as envs:
+        obs0, _ = envs.reset(seed=0)
+        first_id = envs.env_id
+        time.sleep(2.5)
+        obs, rew, term, trunc, infos = envs.step(np.zeros((1, 2), np.float32))
+        assert envs.recreated == 1 and envs.env_id != first_id
+        assert trunc[0] and not term[0] and rew[0] == 0 and infos[0]["session_lost"] is True
+        np.testing.assert_array_equal(obs, obs0)  # the last observation the client saw
+        obs, rew, term, trunc, infos = envs.step(np.zeros((1, 2), np.float32))
+        assert infos[0]["autoreset"] is True and infos[0]["decision"] == "reset" and not trunc[0]

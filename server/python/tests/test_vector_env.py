@@ -7,7 +7,7 @@ import pytest
 from conftest import ENV_KW, actions_for
 from gymnasium.vector import AutoresetMode
 
-from propamm_gym import PropAmmEnv, PropAmmVectorEnv
+from propamm_gym import PropAmmEnv, PropAmmVectorEnv, ServerError
 
 
 def test_spaces_and_metadata(address: str) -> None:
@@ -73,8 +73,8 @@ def test_flat_actions_and_seed_lists(address: str) -> None:
         rb = b.step(acts.astype(np.float64))
         np.testing.assert_array_equal(ra[0], rb[0])
         np.testing.assert_array_equal(ra[1], rb[1])
-        with pytest.raises(ValueError):
-            a.reset(seed=[1, 3])
+        with pytest.raises(ValueError, match="2 entries"):
+            a.reset(seed=[1, 3, 5])
         with pytest.raises(ValueError):
             a.step(np.zeros((3, 2), np.float32))
 
@@ -89,7 +89,7 @@ def test_same_step_autoreset(address: str) -> None:
                 i = int(np.flatnonzero(term | trunc)[0])
                 assert infos["_final_obs"][i] and infos["final_obs"][i].shape == (5,)
                 assert infos["decision"][i] == "reset"  # already the next episode's first observation
-                assert "episode" in infos["final_info"] and infos["final_info"]["_episode"][i]
+                assert "propamm_episode" in infos["final_info"] and infos["final_info"]["_propamm_episode"][i]
                 return
         pytest.fail("no episode ended")
 
@@ -119,3 +119,53 @@ def test_gymnasium_vector_wrappers(address: str) -> None:
         pytest.fail("no episode ended")
     finally:
         envs.close()
+
+
+def test_arbitrary_seed_lists(address: str) -> None:
+    """Any per-env seeds (None: that env's own stream), each equal to a single env on that seed."""
+    seeds = [42, 7, None, 1000]
+    with PropAmmVectorEnv(4, address, list_infos=True, **ENV_KW) as envs:
+        obs, infos = envs.reset(seed=seeds)
+        assert [i["sim_seed"] for i in infos][:2] == [42, 7] and infos[3]["sim_seed"] == 1000
+        acts = actions_for(11, 5, (4, 2))
+        rows = [obs]
+        for a in acts:
+            rows.append(envs.step(a)[0])
+    for i in (0, 1, 3):
+        with PropAmmEnv(address, **ENV_KW) as env:
+            o, _ = env.reset(seed=seeds[i])
+            single = [o] + [env.step(a[i])[0] for a in acts]
+        np.testing.assert_array_equal(np.array(single), np.array(rows)[:, i], err_msg=f"env {i}")
+
+
+def test_partial_reset_by_mask(address: str) -> None:
+    """Gymnasium's vector API: options={"reset_mask": mask} resets only the masked envs."""
+    with PropAmmVectorEnv(3, address, **ENV_KW) as envs:
+        envs.reset(seed=0)
+        for _ in range(4):
+            before, *_ = envs.step(np.zeros((3, 2), np.float32))
+        mask = np.array([False, True, False])
+        obs, infos = envs.reset(seed=[None, 77, None], options={"reset_mask": mask})
+        np.testing.assert_array_equal(obs[[0, 2]], before[[0, 2]])  # untouched envs keep their row
+        np.testing.assert_array_equal(infos["_sim_seed"], mask)  # infos only for the reset env
+        assert infos["sim_seed"][1] == 77 and infos["decision"][1] == "reset"
+        with PropAmmEnv(address, **ENV_KW) as single:
+            o, _ = single.reset(seed=77)
+        np.testing.assert_array_equal(obs[1], o)
+        # The others go on with their episodes: their sim_step keeps growing.
+        _, _, _, _, infos = envs.step(np.zeros((3, 2), np.float32))
+        assert infos["sim_step"][0] == infos["sim_step"][2] > infos["sim_step"][1]
+        # An int seed with a mask: env i gets seed + i, as Gymnasium's SyncVectorEnv does.
+        _, infos = envs.reset(seed=10, options={"reset_mask": np.array([True, False, True])})
+        assert infos["sim_seed"][0] == 10 and infos["sim_seed"][2] == 12 and not infos["_sim_seed"][1]
+        with pytest.raises(ValueError, match="no env"):
+            envs.reset(options={"reset_mask": np.zeros(3, bool)})
+        with pytest.raises(ValueError, match="3 bools"):
+            envs.reset(options={"reset_mask": [True, False]})
+
+
+def test_partial_reset_first_reset_must_cover_every_env(address: str) -> None:
+    with PropAmmVectorEnv(2, address, **ENV_KW) as envs:
+        with pytest.raises(ServerError) as e:
+            envs.reset(options={"reset_mask": np.array([True, False])})
+        assert e.value.code == "ENV" and "first reset" in e.value.message
