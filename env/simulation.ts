@@ -9,7 +9,7 @@ import { isOracle } from "./builtins/oracle.js";
 import { normalizer } from "./builtins/normalizer.js";
 import { type CapitalParams, rebalance, riskAdjustedScore } from "./capital.js";
 import { type MarketParams, type SimConfig, resolveConfig, sampleMarket } from "./config.js";
-import { Pool } from "./pool.js";
+import { Pool, type TradeKind } from "./pool.js";
 import { PriceProcess } from "./price.js";
 import { RetailFlow } from "./retail.js";
 import { simulationStreams } from "./rng.js";
@@ -87,6 +87,38 @@ export interface SimulationResult {
   arbQuoteCalls: number;
 }
 
+/**
+ * Watches one simulation from outside without changing it (env/trace.ts records a tape with
+ * it). The engine calls it only when one is attached (`Simulation.observe`): without one, each
+ * call site costs one null test. Callbacks must not change the simulation.
+ */
+export interface SimulationObserver {
+  /** Once, when attached, before the first step: pools, configuration and market are set. */
+  start(sim: Simulation): void;
+  /** A retail order of step `t`, drawn and routed, before its allocations are applied. */
+  order(t: number, side: Side, amount: number): void;
+  /**
+   * One trade of step `t` on pool `pool`, right after it moved the pool's reserves and books
+   * and before any hook. `order` is the retail order's number (`ordersRouted - 1`), -1 for an
+   * arbitrage trade; `flowShare` is the pool's share of that order's input, 0 for arbitrage.
+   */
+  trade(
+    t: number,
+    pool: number,
+    kind: TradeKind,
+    side: Side,
+    input: number,
+    output: number,
+    edge: number,
+    order: number,
+    flowShare: number,
+  ): void;
+  /** The epoch that ends at step `t` closed: summaries recorded and capital moved, before the epoch hooks. */
+  epoch(t: number, epoch: number, rebalanced: boolean): void;
+  /** Step `t` is over: every trade, hook and epoch hook of it has run. */
+  endStep(t: number): void;
+}
+
 const MAX_COMPETING = 8;
 
 export class Simulation {
@@ -122,6 +154,8 @@ export class Simulation {
   private fair: number;
   private orderSide: Side = 0;
   private orderAmount = 0;
+  private observer: SimulationObserver | null = null;
+  private begun = false;
   private readonly loop: Generator<void, void, void>;
 
   constructor(
@@ -204,6 +238,22 @@ export class Simulation {
   /** Epoch summaries recorded so far for pool i (the last epoch's appears at the last step). */
   epochSummaries(i: number): readonly EpochSummary[] {
     return this.epochs[i];
+  }
+
+  /**
+   * Attaches an observer (a trace recorder) before the first step; it sees every order, trade,
+   * epoch and step end, and changes no number of the simulation.
+   */
+  observe(observer: SimulationObserver): void {
+    if (this.begun) throw new Error("attach an observer before the simulation's first step");
+    if (this.observer !== null) throw new Error("the simulation already has an observer");
+    this.observer = observer;
+    observer.start(this);
+  }
+
+  /** Fair price of the current step (the initial price before the first step). */
+  get fairPrice(): number {
+    return this.fair;
   }
 
   /** Called from inside a hook: the simulation yields as soon as that hook returns. */
@@ -299,6 +349,7 @@ export class Simulation {
   private *steps(): Generator<void, void, void> {
     const cfg = this.config;
     const total = this.pools.length;
+    this.begun = true;
     for (let t = 0; t < cfg.steps; t++) {
       this.beginStep(t);
       for (let i = 0; i < total;) {
@@ -331,6 +382,7 @@ export class Simulation {
           }
         }
       }
+      if (this.observer !== null) this.observer.endStep(t);
     }
     this.step = cfg.steps;
     this.finished = true;
@@ -359,7 +411,8 @@ export class Simulation {
       }
       const side = arb.side;
       if (side === -1 || !(arb.profit >= floor)) continue;
-      p.applyTrade(side, arb.input, arb.output, S, "arb");
+      const edge = p.applyTrade(side, arb.input, arb.output, S, "arb");
+      if (this.observer !== null) this.observer.trade(t, i, "arb", side, arb.input, arb.output, edge, -1, 0);
       if (p.hasAfterSwap) {
         p.callAfterSwap(this.fillSwapEvent(i, side, arb.input, arb.output, t, 0));
         if (this.pauseRequested) return i + 1;
@@ -382,6 +435,8 @@ export class Simulation {
     this.router.route(pools, side, amount, alloc);
     this.ordersRouted++;
     this.routerQuoteCalls += this.router.lastQuoteCalls;
+    const observer = this.observer;
+    if (observer !== null) observer.order(this.step, side, amount);
     for (let i = 0; i < pools.length; i++) {
       // An allocation the router already quoted is not quoted again (same input, reserves and storage).
       let out = 0;
@@ -393,7 +448,22 @@ export class Simulation {
       if (!(out > 0)) alloc[i] = 0;
     }
     for (let i = 0; i < pools.length; i++) {
-      if (alloc[i] !== 0) pools[i].applyTrade(side, alloc[i], outputs[i], S, "retail");
+      if (alloc[i] === 0) continue;
+      const edge = pools[i].applyTrade(side, alloc[i], outputs[i], S, "retail");
+      if (observer !== null) {
+        // The share the pool's afterSwap receives as flowCaptured (orderHooksFrom), the same expression.
+        observer.trade(
+          this.step,
+          i,
+          "retail",
+          side,
+          alloc[i],
+          outputs[i],
+          edge,
+          this.ordersRouted - 1,
+          alloc[i] / amount,
+        );
+      }
     }
   }
 
@@ -425,6 +495,7 @@ export class Simulation {
       this.closedEpochEdge[i] = p.epochEdge;
       if (rebalancing) p.startEpoch();
     }
+    if (this.observer !== null) this.observer.epoch(t, epoch, rebalancing);
     return rebalancing;
   }
 
