@@ -25,6 +25,9 @@ import {
   type SimulationTrace,
 } from "../../env/trace.js";
 import * as api from "../../index.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../helpers/tmp.js";
 
 /** Constant product with a fee on input, priced only through computeSwap (a black box). */
 function blackBox(bps: number): Strategy {
@@ -355,6 +358,7 @@ describe("determinism", () => {
 });
 
 describe("batches", () => {
+  const dir = tempDir("propamm-trace-");
   const strategies = ["starter", "fixed:30"];
   const config = { steps: 600, epochLen: 200 };
 
@@ -371,6 +375,30 @@ describe("batches", () => {
     expect(JSON.stringify(here.trace)).toBe(JSON.stringify(direct));
     const r = base.results[1];
     expect(here.trace!.steps.edge.map((c) => c[c.length - 1])).toEqual(r.pools.map((p) => p.edge));
+  });
+
+  it("a strategy stopped on the trace seed: the tape is the rerun's, with the stand-in, and matches the results", async () => {
+    const file = join(dir, "spins.mjs");
+    const cp = "const g = input * 0.997; return side === 0 ? (x * g) / (y + g) : (y * g) / (x + g);";
+    writeFileSync(
+      file,
+      `let n = 0; export default { name: "spins", computeSwap(side, input, x, y) { if (++n > 300) for (;;) {} ${cp} } };`,
+    );
+    const batch = await runBatch({
+      strategies: [file, "fixed:30"],
+      config,
+      simulations: 1,
+      workers: 1,
+      traceSeed: 0,
+      limits: { callMs: 300 },
+    });
+    const pool = batch.results[0].pools[0];
+    expect(pool.errors.stopped).toMatch(/did not return within the 300 ms time limit/);
+    const t = batch.trace!;
+    expect(t.pools[0].name).toBe(pool.name);
+    // The stand-in quotes 0: it never trades.
+    expect(t.trades.pool.includes(0)).toBe(false);
+    expect(t.steps.edge.map((c) => c[c.length - 1])).toEqual(batch.results[0].pools.map((p) => p.edge));
   });
 
   it("a trace seed outside the batch's seeds is refused before anything runs", async () => {
