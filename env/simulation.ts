@@ -424,7 +424,8 @@ export class Simulation {
   /**
    * arbitrageFrom with an observer attached: the same trades, each reported as applied. A twin
    * rather than a test inside arbitrageFrom: that test (and the call it guards) made the engine
-   * run about 3% more instructions with no observer (callgrind, starter x2); keep the two in step
+   * run about 3% more instructions with no observer (callgrind, starter x2; 1-2% left with the
+   * twin); keep the two in step
    * (test/env/trace.test.ts checks a recorded run equals an unrecorded one bit for bit).
    */
   private arbitrageObservedFrom(start: number, t: number, observer: SimulationObserver): number {
