@@ -17,6 +17,7 @@ export * from "./arena/runner.js";
 export * from "./env/simulation.js";
 export * from "./arena/stats.js";
 export * from "./env/storage.js";
+export * from "./env/trace.js";
 export type * from "./env/strategy.js";
 export { fixedFee } from "./env/builtins/fixed.js";
 export { normalizer, constantProductQuote } from "./env/builtins/normalizer.js";

@@ -15,6 +15,7 @@ import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
 import { type ErrorCode, PropAmmError } from "../env/errors.js";
 import { isCheckpointPath, loadStrategy, looksLikeFile } from "./loader.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
+import { type SimulationTrace, recordSimulation } from "../env/trace.js";
 import {
   callRecord,
   type CallInProgress,
@@ -36,6 +37,11 @@ export interface BatchOptions {
   /** Time and memory limits of the watched threads (docs/sandbox.md). */
   limits?: Partial<Limits>;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Also record the tape of this seed's simulation (docs/trace.md), one of the batch's seeds. It
+   * is recorded in the batch's own simulation of that seed, so it shows exactly the results.
+   */
+  traceSeed?: number;
 }
 
 /** The limits a watched run enforces on strategy code. */
@@ -65,6 +71,8 @@ export interface BatchResult {
   results: SimulationResult[];
   wallSeconds: number;
   workers: number;
+  /** The tape of `traceSeed`'s simulation, when one was asked for. */
+  trace?: SimulationTrace;
 }
 
 export function defaultWorkers(): number {
@@ -89,6 +97,12 @@ export function checkBatch(opts: BatchOptions): SimConfig {
     throw new ConfigError(`the simulation time limit must be an integer >= 1 ms (got ${limits.simulationMs})`);
   if (!(Number.isInteger(limits.memoryMb) && limits.memoryMb >= 64))
     throw new ConfigError(`the memory limit must be an integer >= 64 MB (got ${limits.memoryMb})`);
+  const ts = opts.traceSeed;
+  if (ts !== undefined && !(Number.isSafeInteger(ts) && ts >= seedStart && ts < seedStart + opts.simulations)) {
+    throw new ConfigError(
+      `the trace seed must be one of the run's seeds, ${seedStart}..${seedStart + opts.simulations - 1} (got ${ts})`,
+    );
+  }
   return resolveConfig(opts.config ?? {}, opts.strategies.length);
 }
 
@@ -104,17 +118,30 @@ export function checkSpecs(specs: readonly string[]): void {
   }
 }
 
+/** One simulation, and its tape (docs/trace.md) when `record` is set. */
+export function simulateSeed(
+  sources: readonly StrategySource[],
+  config: Partial<SimConfig>,
+  seed: number,
+  record = false,
+): { result: SimulationResult; trace?: SimulationTrace } {
+  const sim = new Simulation(seed, sources, config);
+  return record ? recordSimulation(sim) : { result: sim.run() };
+}
+
 /** Runs simulations in this thread with already-loaded strategy sources. */
 export function runSeeds(
   sources: readonly StrategySource[],
   config: Partial<SimConfig>,
   seeds: readonly number[],
   onDone?: (result: SimulationResult, index: number) => void,
+  onTrace?: { seed: number; done: (trace: SimulationTrace) => void },
 ): SimulationResult[] {
   return seeds.map((seed, i) => {
-    const r = new Simulation(seed, sources, config).run();
-    onDone?.(r, i);
-    return r;
+    const { result, trace } = simulateSeed(sources, config, seed, onTrace?.seed === seed);
+    if (trace) onTrace!.done(trace);
+    onDone?.(result, i);
+    return result;
   });
 }
 
@@ -125,10 +152,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
   const workers = Math.min(opts.workers ?? 1, seeds.length);
   const started = performance.now();
   let results: SimulationResult[];
+  let trace: SimulationTrace | undefined;
+  const onTrace =
+    opts.traceSeed === undefined ? undefined : { seed: opts.traceSeed, done: (t: SimulationTrace) => (trace = t) };
   if (workers === 0) {
     const sources = await Promise.all(opts.strategies.map(loadStrategy));
     let done = 0;
-    results = runSeeds(sources, config, seeds, () => opts.onProgress?.(++done, seeds.length));
+    results = runSeeds(sources, config, seeds, () => opts.onProgress?.(++done, seeds.length), onTrace);
   } else {
     checkSpecs(opts.strategies);
     results = await runWatched(
@@ -139,6 +169,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
       { ...DEFAULT_LIMITS, ...opts.limits },
       {
         onProgress: opts.onProgress,
+        trace: onTrace,
       },
     );
   }
@@ -149,6 +180,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchResult> {
     results,
     wallSeconds: (performance.now() - started) / 1000,
     workers: Math.max(1, workers),
+    ...(trace ? { trace } : {}),
   };
 }
 
@@ -166,10 +198,13 @@ export interface WorkerRequest {
   seed: number;
   index: number;
   disabled: Disabled[];
+  /** Record this simulation's tape too. */
+  trace?: boolean;
 }
 
 export type WorkerReply =
-  { ok: true; index: number; result: SimulationResult } | { ok: false; index: number; error: string; code?: ErrorCode };
+  | { ok: true; index: number; result: SimulationResult; trace?: SimulationTrace }
+  | { ok: false; index: number; error: string; code?: ErrorCode };
 
 /**
  * An error that crossed a thread or process boundary, as the project's error it was (same code,
@@ -193,6 +228,8 @@ export interface WatchOptions {
   onProgress?: (done: number, total: number) => void;
   /** In a sandbox: the worker's lockdown (arena/worker.ts). */
   lockdown?: WorkerSetup["lockdown"];
+  /** Record the tape of this seed (the attempt that gives its result) and hand it to `done`. */
+  trace?: { seed: number; done: (trace: SimulationTrace) => void };
 }
 
 interface Job {
@@ -270,6 +307,7 @@ export async function runWatched(
           seed: seeds[job.index],
           index: job.index,
           disabled: job.disabled,
+          ...(opts.trace?.seed === seeds[job.index] ? { trace: true } : {}),
         };
         t.worker.postMessage(req);
       };
@@ -327,6 +365,7 @@ export async function runWatched(
           });
           for (const d of job?.disabled ?? []) result.pools[d.pool].errors.stopped = d.reason;
           results[msg.index] = result;
+          if (msg.trace) opts.trace?.done(msg.trace);
           done++;
           opts.onProgress?.(done, seeds.length);
           feed(t);

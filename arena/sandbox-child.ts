@@ -13,6 +13,7 @@ import { hardenIntrinsics } from "./harden.js";
 import { PropAmmError, errorCodeOf } from "../env/errors.js";
 import { VectorEnv } from "../gym/vector-env.js";
 import { loadStrategy } from "./loader.js";
+import type { SimulationTrace } from "../env/trace.js";
 
 const proc = process;
 const hookUrl = new URL("./sandbox-hook.js", import.meta.url).href;
@@ -70,11 +71,15 @@ async function answer(req: ChildRequest): Promise<ChildMessage> {
     return { kind: "validate", report: await validateStrategy(req.spec) };
   }
   const limits: Limits = req.limits;
+  let trace: SimulationTrace | undefined;
   const results = await runWatched(req.strategies, req.config, req.seeds, req.workers, limits, {
     lockdown: req.sandboxed ? { hookUrl, strategyDirUrl: req.strategyDirUrl } : undefined,
     onProgress: (done, total) => void send({ kind: "progress", done, total }),
+    ...(req.traceSeed !== undefined
+      ? { trace: { seed: req.traceSeed, done: (t: SimulationTrace) => (trace = t) } }
+      : {}),
   });
-  return { kind: "batch", results };
+  return trace ? { kind: "batch", results, trace } : { kind: "batch", results };
 }
 
 proc.once("message", (req: ChildRequest) => {

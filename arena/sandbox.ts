@@ -28,6 +28,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { ConfigError, type SimConfig } from "../env/config.js";
 import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
 import type { SimulationResult } from "../env/simulation.js";
+import type { SimulationTrace } from "../env/trace.js";
 import type { ErrorCode } from "../env/errors.js";
 import type { EnvConfig } from "../gym/options.js";
 import type { AutoresetMode } from "../gym/vector-env.js";
@@ -196,6 +197,8 @@ export type ChildRequest =
       limits: Limits;
       sandboxed: boolean;
       strategyDirUrl: string;
+      /** Record this seed's tape too (docs/trace.md). */
+      traceSeed?: number;
     }
   | { kind: "validate"; spec: string; sandboxed: boolean; strategyDirUrl: string }
   | {
@@ -209,7 +212,7 @@ export type ChildRequest =
 
 export type ChildMessage =
   | { kind: "progress"; done: number; total: number }
-  | { kind: "batch"; results: SimulationResult[] }
+  | { kind: "batch"; results: SimulationResult[]; trace?: SimulationTrace }
   | { kind: "validate"; report: ValidationReport }
   | { kind: "error"; message: string; code?: ErrorCode }
   | { kind: "env-ready" }
@@ -340,7 +343,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
   const seeds = Array.from({ length: opts.simulations }, (_, i) => seedStart + i);
   const workers = Math.max(1, Math.min(opts.workers ?? 1, seeds.length));
   const started = performance.now();
-  const results = await withTempDir(async (dir) => {
+  const { results, trace } = await withTempDir(async (dir) => {
     const strategyDir = join(dir, "strategies");
     const prepared = await prepareSpecs(opts.strategies, strategyDir);
     const run = await runChild(
@@ -353,6 +356,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
         limits,
         sandboxed: true,
         strategyDirUrl: pathToFileURL(strategyDir).href + "/",
+        ...(opts.traceSeed !== undefined ? { traceSeed: opts.traceSeed } : {}),
       },
       {
         sandboxed: true,
@@ -365,7 +369,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
       opts.onProgress,
     );
     const reply = run.reply;
-    if (reply?.kind === "batch") return reply.results;
+    if (reply?.kind === "batch") return reply;
     if (reply?.kind === "error") throw rebuildError(reply.code, reply.message) ?? new Error(reply.message);
     throw new StrategyStoppedError(
       `the sandbox ${run.ended} before the batch finished${run.output ? `: ${crashSummary(run.output)}` : ""}`,
@@ -377,6 +381,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
       if (p.errors.stopped) {
         p.errors.stopped = renameSpecs(p.errors.stopped, opts.strategies);
         p.name = renameSpecs(p.name, opts.strategies);
+        if (trace && r.seed === trace.seed) trace.pools[p.index].name = p.name;
       }
     }
   }
@@ -387,6 +392,7 @@ export async function runBatchSandboxed(opts: BatchOptions): Promise<BatchResult
     results,
     wallSeconds: (performance.now() - started) / 1000,
     workers,
+    ...(trace ? { trace } : {}),
   };
 }
 

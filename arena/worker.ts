@@ -14,6 +14,7 @@ import { builtinSource } from "../env/builtins/index.js";
 import { loadStrategy } from "./loader.js";
 import type { WorkerReply, WorkerRequest } from "./runner.js";
 import { Simulation, type StrategySource } from "../env/simulation.js";
+import { recordSimulation } from "../env/trace.js";
 import type { Strategy } from "../env/strategy.js";
 import { hardenIntrinsics } from "./harden.js";
 import { callRecord, enterLoad, leave, watchStrategy, type WorkerSetup } from "./watch.js";
@@ -76,8 +77,13 @@ parentPort!.on("message", async (req: WorkerRequest) => {
   let reply: WorkerReply;
   try {
     const sources = await sourcesFor(req);
-    const result = new Simulation(req.seed, sources, req.config).run();
-    reply = { ok: true, index: req.index, result };
+    const sim = new Simulation(req.seed, sources, req.config);
+    if (req.trace === true) {
+      const { result, trace } = recordSimulation(sim);
+      reply = { ok: true, index: req.index, result, trace };
+    } else {
+      reply = { ok: true, index: req.index, result: sim.run() };
+    }
   } catch (err) {
     reply = {
       ok: false,

@@ -19,13 +19,16 @@ export interface RunOptions extends SimOptions, SandboxOptions {
   seedStart: number;
   workers: number;
   json?: string;
+  /** `run --trace`: the tape's file, and its seed (default: the first seed). */
+  trace?: string;
+  traceSeed?: number;
 }
 
-/** Writes aside, then renames: a reader never sees half a file. */
-export function writeJsonAtomic(path: string, value: unknown): void {
+/** Writes aside, then renames: a reader never sees half a file. `indent` 0 writes compact JSON. */
+export function writeJsonAtomic(path: string, value: unknown, indent = 2): void {
   const temp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, JSON.stringify(value, null, 2) + "\n");
+    writeFileSync(temp, JSON.stringify(value, null, indent) + "\n");
     renameSync(temp, path);
   } catch (err) {
     rmSync(temp, { force: true });
@@ -49,6 +52,7 @@ export async function runAndReport(
     simulations: o.simulations,
     seedStart: o.seedStart,
     workers: o.workers,
+    ...(o.trace ? { traceSeed: o.traceSeed ?? o.seedStart } : {}),
     onProgress: (d, t) => bar.update(d, t),
   });
   bar.finish();

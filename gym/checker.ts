@@ -120,6 +120,12 @@ export function checkEnv(env: GymEnv, opts: CheckOptions = {}): string[] {
     return problems.list();
   }
   if (!sameTrace(a, b)) problems.add(`two runs from reset({ seed: ${seed} }) with the same actions differ`);
+  // Gymnasium's render semantics: a string for "ansi", nothing without a render mode.
+  const shown = env.render();
+  if (env.renderMode === undefined && shown !== undefined)
+    problems.add("render() returned something although renderMode is not set");
+  if (env.renderMode === "ansi" && (typeof shown !== "string" || shown.length === 0))
+    problems.add(`render() with renderMode "ansi" must return a non-empty string (got ${typeof shown})`);
 
   env.reset({ seed });
   const size = env.actionSpace.size;

@@ -21,15 +21,18 @@ import { BUILTIN_HELP, builtinSource } from "../env/builtins/index.js";
 import { RandomStream } from "../env/rng.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
 import { Box } from "./spaces.js";
-import { DEFAULT_ENV_CONFIG, checkEnvConfig, type EnvConfig } from "./options.js";
+import { DEFAULT_ENV_CONFIG, RENDER_MODES, checkEnvConfig, type EnvConfig, type RenderMode } from "./options.js";
+import { type SimulationTrace, TraceRecorder, renderTraceText } from "../env/trace.js";
 import { riskAdjustedScore } from "../env/capital.js";
 import { SIGMA_OBS_MAX, actionToFeeBps, observationFromFeatures } from "../runtime/mapping.js";
 
 export {
   DEFAULT_ENV_CONFIG,
   ENV_OPTIONS,
+  RENDER_MODES,
   checkEnvConfig,
   type EnvConfig,
+  type RenderMode,
   type RewardBaseline,
   type RewardMode,
 } from "./options.js";
@@ -102,10 +105,14 @@ export type StrategyResolver = (spec: string) => StrategySource | Promise<Strate
 export const resolveBuiltinOpponent: StrategyResolver = (spec) => resolveOpponent(spec);
 
 export class PropAmmEnv {
+  /** Gymnasium's metadata: the render modes this env supports. */
+  static readonly metadata = { renderModes: RENDER_MODES };
   readonly observationSpace = OBSERVATION_SPACE;
   readonly actionSpace = ACTION_SPACE;
   readonly config: EnvConfig;
   readonly simConfig: SimConfig;
+  /** Gymnasium's render_mode, fixed at construction (config.renderMode). */
+  readonly renderMode: RenderMode | undefined;
 
   private readonly opponents: StrategySource[];
   private rng: RandomStream;
@@ -119,12 +126,15 @@ export class PropAmmEnv {
   private done = true;
   private fees: [number, number] = [0, 0];
   private tradeSide: 0 | 1 | null = null;
+  /** Records the episode for render() when renderMode is set; null otherwise. */
+  private recorder: TraceRecorder | null = null;
 
   constructor(config: Partial<EnvConfig> = {}) {
     // An explicit `undefined` (e.g. from an optional field passed along) means "the default".
     const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<EnvConfig>;
     this.config = { ...DEFAULT_ENV_CONFIG, ...given, sim: { ...(config.sim ?? {}) } };
     checkEnvConfig(this.config);
+    this.renderMode = this.config.renderMode;
     this.opponents = this.config.opponents.map(resolveOpponent);
     this.simConfig = resolveConfig(this.config.sim, 1 + this.opponents.length);
     this.pins = { ...this.simConfig.pins };
@@ -185,6 +195,11 @@ export class PropAmmEnv {
         },
       });
     this.sim = new Simulation(this.simSeed, [agent, ...this.opponents], { ...this.simConfig, pins: this.pins });
+    this.recorder = null;
+    if (this.renderMode !== undefined) {
+      this.recorder = new TraceRecorder();
+      this.sim.observe(this.recorder);
+    }
     this.decision = "reset";
     this.edgeAtDecision = 0;
     this.normEdgeAtDecision = 0;
@@ -286,6 +301,24 @@ export class PropAmmEnv {
     };
   }
 
+  /**
+   * Gymnasium's render(): with renderMode "ansi", a text picture of the simulation where it
+   * paused (step, fair price, each pool's spot, fees, reserves, edge and weight, the last
+   * trades); undefined when no renderMode was given.
+   */
+  render(): string | undefined {
+    if (this.renderMode === undefined) return undefined;
+    if (this.recorder === null) throw new EnvError("call reset() before render()");
+    const decision =
+      this.tradeSide !== null && this.decision === "swap" ? `swap (side ${this.tradeSide})` : this.decision;
+    return `${renderTraceText(this.recorder)}\nagent decision: ${decision}, fees ${this.fees[0].toFixed(1)}/${this.fees[1].toFixed(1)} bps`;
+  }
+
+  /** With a render mode, the episode's tape so far (docs/trace.md); undefined otherwise. */
+  trace(): SimulationTrace | undefined {
+    return this.recorder?.trace();
+  }
+
   /** The running simulation (read-only use: results, pools). */
   get simulation(): Simulation | null {
     return this.sim;
@@ -293,6 +326,7 @@ export class PropAmmEnv {
 
   close(): void {
     this.sim = null;
+    this.recorder = null;
     this.done = true;
   }
 }

@@ -19,6 +19,9 @@ import {
 import type { StrategySource } from "../env/simulation.js";
 
 export type RewardMode = "dense" | "sparse";
+/** Gymnasium's render modes this env supports: "ansi", a text picture from render(). */
+export const RENDER_MODES = ["ansi"] as const;
+export type RenderMode = (typeof RENDER_MODES)[number];
 /** What the reward is measured against: nothing (spec §6), or the normalizer's edge over the same interval. */
 export type RewardBaseline = "none" | "normalizer";
 
@@ -41,10 +44,18 @@ export interface EnvConfig {
   feeMaxBps: number;
   /** Simulation configuration: steps, epochLen, market pins, ... (spec §2 defaults). */
   sim: Partial<SimConfig>;
+  /**
+   * Gymnasium's render_mode, fixed at construction: "ansi" makes render() return a text picture
+   * of the simulation (recorded with env/trace.ts); unset (the default), render() returns
+   * undefined and nothing is recorded. Not a training or protocol option.
+   */
+  renderMode?: RenderMode;
 }
 
 /** The env's options, in the order the CLI and the docs list them (the simulation's follow under `sim`). */
-export const ENV_OPTION_TABLE: { readonly [K in Exclude<keyof EnvConfig, "sim">]: OptionBody<EnvConfig[K]> } = {
+export const ENV_OPTION_TABLE: {
+  readonly [K in Exclude<keyof EnvConfig, "sim" | "renderMode">]: OptionBody<EnvConfig[K]>;
+} = {
   opponents: {
     wire: "opponents",
     flag: "--opponents <strategy...>",
@@ -102,13 +113,17 @@ export const ENV_OPTION_TABLE: { readonly [K in Exclude<keyof EnvConfig, "sim">]
 export const ENV_OPTIONS = optionRows("env", ENV_OPTION_TABLE);
 
 export const DEFAULT_ENV_CONFIG: Readonly<EnvConfig> = Object.freeze({
-  ...optionDefaults<Omit<EnvConfig, "sim">>(ENV_OPTION_TABLE),
+  ...optionDefaults<Omit<EnvConfig, "sim" | "renderMode">>(ENV_OPTION_TABLE),
   sim: {},
 });
 
 /** Checks every env option (not the simulation's: resolveConfig does those), naming a bad one. */
 export function checkEnvConfig(c: EnvConfig): void {
   for (const spec of ENV_OPTIONS) checkOption(spec, c[spec.key as keyof EnvConfig]);
+  if (c.renderMode !== undefined && !(RENDER_MODES as readonly unknown[]).includes(c.renderMode))
+    throw new ConfigError(
+      `renderMode must be one of ${RENDER_MODES.map((m) => `"${m}"`).join(", ")} or left unset (got ${JSON.stringify(c.renderMode)})`,
+    );
   if (!(c.feeMaxBps > c.feeMinBps))
     throw new ConfigError(`feeMaxBps must exceed feeMinBps (got ${c.feeMinBps}..${c.feeMaxBps})`);
 }

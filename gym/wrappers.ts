@@ -5,13 +5,18 @@
  */
 import { Box } from "./spaces.js";
 import { EnvError, type PropAmmEnv, type ResetOptions, type StepInfo, type StepResult } from "./env.js";
+import type { RenderMode } from "./options.js";
 
-/** What a wrapper needs of the env inside: Gymnasium's core methods and the two spaces. */
+/** What a wrapper needs of the env inside: Gymnasium's core methods, the two spaces and the render mode. */
 export interface GymEnv {
   readonly observationSpace: Box;
   readonly actionSpace: Box;
+  /** Fixed at construction; undefined: render() returns undefined. */
+  readonly renderMode: RenderMode | undefined;
   reset(args?: { seed?: number; options?: ResetOptions }): { observation: Float32Array; info: StepInfo };
   step(action: ArrayLike<number>): StepResult;
+  /** "ansi": a text picture of the current state; undefined without a render mode. */
+  render(): string | undefined;
   close(): void;
 }
 
@@ -27,12 +32,20 @@ export class Wrapper implements GymEnv {
     return this.env.actionSpace;
   }
 
+  get renderMode(): RenderMode | undefined {
+    return this.env.renderMode;
+  }
+
   reset(args?: { seed?: number; options?: ResetOptions }): { observation: Float32Array; info: StepInfo } {
     return this.env.reset(args);
   }
 
   step(action: ArrayLike<number>): StepResult {
     return this.env.step(action);
+  }
+
+  render(): string | undefined {
+    return this.env.render();
   }
 
   close(): void {
