@@ -129,7 +129,18 @@ export function planJob(
         steps: [
           {
             title: "run",
-            args: ["run", need(), ...oppSpecs, "--json", "result.json", ...simArgs(params), ...sandbox],
+            // The first seed's tape too, for the dashboard's replay (docs/trace.md).
+            args: [
+              "run",
+              need(),
+              ...oppSpecs,
+              "--json",
+              "result.json",
+              "--trace",
+              "trace.json",
+              ...simArgs(params),
+              ...sandbox,
+            ],
           },
         ],
         opponentFiles: opp.files,

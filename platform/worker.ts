@@ -346,6 +346,7 @@ export class Worker {
       }
     };
     add("result.json", join(dir, "result.json"), "application/json");
+    add("trace.json", join(dir, "trace.json"), "application/json");
     const plots = join(dir, "plots");
     if (existsSync(plots)) {
       for (const f of readdirSync(plots).sort()) {

@@ -259,6 +259,27 @@ describe.each([
     );
   });
 
+  it.skipIf(skip)("a run job keeps its first seed's tape, whose edges are the run's", async () => {
+    const r = await p.api("/api/jobs", {
+      token: p.user,
+      body: {
+        job_type: "run",
+        strategy: { filename: "f.ts", source: FIXED(45) },
+        params: { simulations: 2, steps: 500, seed_start: 7, opponents: ["fixed:30"] },
+      },
+    });
+    await p.worker().runOnce();
+    const job = await waitForJob(p, r.json.id);
+    expect(job.state).toBe("succeeded");
+    const result = (await p.api(`/api/jobs/${job.id}/artifacts/result.json`)).json;
+    const tape = (await p.api(`/api/jobs/${job.id}/artifacts/trace.json`)).json;
+    expect(tape.format).toBe("propamm-trace");
+    expect(tape.seed).toBe(7);
+    expect(tape.steps.count).toBe(500);
+    const sim = result.simulations.find((x: { seed: number }) => x.seed === 7);
+    for (let i = 0; i < sim.pools.length; i++) expect(tape.steps.edge[i][499]).toBe(sim.pools[i].edge);
+  });
+
   it.skipIf(skip)(
     "a running job is cancelled through its worker, and a job past its time limit fails; no process is left",
     async () => {
