@@ -256,6 +256,32 @@ describe("bad input", () => {
     }
   });
 
+  it("CORS: only configured origins are allowed, preflight included", async () => {
+    const q = await startTestPlatform({
+      dataDir: tempDir("propamm-cors-"),
+      api: { corsOrigins: ["https://board.example"] },
+    });
+    try {
+      const pre = await fetch(`${q.url}/api/jobs`, {
+        method: "OPTIONS",
+        headers: { origin: "https://board.example", "access-control-request-method": "POST" },
+      });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get("access-control-allow-origin")).toBe("https://board.example");
+      expect(pre.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+      const ok = await fetch(`${q.url}/api/leaderboard`, { headers: { origin: "https://board.example" } });
+      expect(ok.headers.get("access-control-allow-origin")).toBe("https://board.example");
+      const other = await fetch(`${q.url}/api/leaderboard`, { headers: { origin: "https://evil.example" } });
+      expect(other.status).toBe(200);
+      expect(other.headers.get("access-control-allow-origin")).toBeNull();
+      // The platform under test in this file allows no origin at all.
+      const none = await fetch(`${p.url}/api/leaderboard`, { headers: { origin: "https://board.example" } });
+      expect(none.headers.get("access-control-allow-origin")).toBeNull();
+    } finally {
+      await q.stop();
+    }
+  });
+
   it("uploaded code that reaches for the database file or the environment fails inside its sandbox", async () => {
     const db = join(dir, "propamm.db");
     // Valid strategies (constant product, 30 bps) but for one line that reaches out at load time.
