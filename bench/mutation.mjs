@@ -1,12 +1,15 @@
-// `npm run mutation`: Stryker over the engine and the policy runtime, one run per source file
-// with only that file's own tests (a mutant counts as caught only by the tests that claim to
-// check its file). Prints each file's score and writes reports/mutation/<file>.{html,json} and
-// reports/mutation/summary.json. Not part of `npm test`: the whole run takes minutes.
+// `npm run mutation`: Stryker over the engine and the policy runtime, each source file judged only
+// by its own tests (a mutant counts as caught only by the tests that claim to check its file).
+// Files with the same judges share one Stryker run (the same tests decide each mutant either way,
+// and each run costs about 15 s to start). Prints each file's score and writes
+// reports/mutation/<files>.{html,json} and reports/mutation/summary.json. Not part of `npm test`:
+// the whole run takes minutes.
 //
 //   npm run mutation                       # every file in the table
 //   npm run mutation -- env/router.ts      # some of them
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 
 /** Each mutated file and the test files that are its judges. */
 export const TABLE = {
@@ -34,7 +37,14 @@ function score(report, file) {
   const survivors = mutants
     .filter((m) => m.status === "Survived" || m.status === "NoCoverage")
     .map((m) => `${file}:${m.location.start.line}:${m.location.start.column} ${m.mutatorName} ${m.replacement ?? ""}`);
-  return { mutants: mutants.length, caught, judged, score: judged === 0 ? 100 : (100 * caught) / judged, survivors };
+  return {
+    mutants: mutants.length,
+    caught,
+    timeouts: count("Timeout"),
+    judged,
+    score: judged === 0 ? 100 : (100 * caught) / judged,
+    survivors,
+  };
 }
 
 const files = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(TABLE);
@@ -44,28 +54,44 @@ for (const f of files) {
     process.exit(2);
   }
 }
+/** The asked files grouped by their judges, in table order. */
+const groups = new Map();
+for (const f of files) {
+  const key = TABLE[f].join(",");
+  if (!groups.has(key)) groups.set(key, []);
+  groups.get(key).push(f);
+}
 mkdirSync("reports/mutation", { recursive: true });
 const started = performance.now();
+const load = [loadavg()[0]];
 const rows = [];
-for (const file of files) {
+for (const [tests, group] of groups) {
   const t0 = performance.now();
   const r = spawnSync("npx", ["stryker", "run"], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, MUTATE: file, MUTATE_TESTS: TABLE[file].join(",") },
+    env: { ...process.env, MUTATE: group.join(","), MUTATE_TESTS: tests },
   });
+  load.push(loadavg()[0]);
   if (r.status !== 0) {
-    console.error(`error: stryker failed on ${file} (exit ${r.status})`);
+    console.error(`error: stryker failed on ${group.join(", ")} (exit ${r.status})`);
     process.exit(1);
   }
-  const report = JSON.parse(readFileSync(`reports/mutation/${file.replace(/[/.]/g, "_")}.json`, "utf8"));
-  rows.push({ file, tests: TABLE[file], seconds: (performance.now() - t0) / 1000, ...score(report, file) });
+  const name = group.map((f) => f.replace(/[/.]/g, "_")).join("+");
+  const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, "utf8"));
+  const seconds = (performance.now() - t0) / 1000;
+  for (const file of group) rows.push({ file, tests: TABLE[file], run: group, seconds, ...score(report, file) });
 }
 const minutes = (performance.now() - started) / 60000;
-writeFileSync("reports/mutation/summary.json", JSON.stringify({ minutes, rows }, null, 2) + "\n");
-console.log("\n| file | mutants | score | survivors | seconds |\n| --- | --- | --- | --- | --- |");
+const summary = { date: new Date().toISOString(), minutes, loadAverage1m: load, rows };
+writeFileSync("reports/mutation/summary.json", JSON.stringify(summary, null, 2) + "\n");
+console.log("\n| file | mutants | score | survivors | timeouts | seconds |\n| --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
+  const shared = r.run.length > 1 ? ` (one run: ${r.run.length} files)` : "";
   console.log(
-    `| ${r.file} | ${r.mutants} | ${r.score.toFixed(1)}% | ${r.judged - r.caught} | ${r.seconds.toFixed(0)} |`,
+    `| ${r.file} | ${r.mutants} | ${r.score.toFixed(1)}% | ${r.judged - r.caught} | ${r.timeouts} | ${r.seconds.toFixed(0)}${shared} |`,
   );
 }
-console.log(`\n${rows.length} files in ${minutes.toFixed(1)} minutes; survivors in reports/mutation/summary.json`);
+console.log(
+  `\n${rows.length} files, ${groups.size} Stryker runs, in ${minutes.toFixed(1)} minutes ` +
+    `(1-minute load average ${load.map((l) => l.toFixed(1)).join(", ")}); survivors in reports/mutation/summary.json`,
+);

@@ -18,6 +18,7 @@ import {
   encodeComputeSwap,
   encodeEpochBoundary,
   fromNano,
+  setNano,
   toNano,
   U64_MAX,
 } from "../../env/abi.js";
@@ -172,6 +173,26 @@ describe("nano conversion (spec §1)", () => {
     const buf = encodeComputeSwap({ side: 0, inputAmount: Infinity, reserveX: 1e12, reserveY: 1 }, storagePattern());
     expect(bytes(buf.subarray(1, 9))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
     expect(bytes(buf.subarray(9, 17))).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+  });
+
+  it("setNano writes toNano's u64 in place, little-endian, touching only its 8 bytes", () => {
+    // Expected bytes: toNano (checked by hand above) laid out by putLE. Values: the cases above,
+    // both sides of 2^32 nano (where the high half starts), 2^64 (saturates) and the double just
+    // below it (2^64 - 2048, the largest exact one), and a log-uniform spread from 1e-9 to 1e10.
+    const values = [1, 1.5e-9, 2.9999999999, 0.5e-9, 0, -0, -3, -1e-12, NaN, -Infinity, Infinity, 1e12];
+    values.push(2 ** 32 / 1e9, 4.294967295, 4.294967296, 4.294967297, 2 ** 64 / 1e9, 18446744073.70955);
+    for (let k = 0; k < 200; k++) values.push(10 ** (-9 + (19 * k) / 199) * (1 + k / 997));
+    const off = 3; // an unaligned offset inside a larger buffer
+    for (const v of values) {
+      const got = new Uint8Array(16).fill(0xa5);
+      setNano(new DataView(got.buffer), off, v);
+      const want = new Uint8Array(16).fill(0xa5);
+      putLE(want, off, 8, toNano(v));
+      expect(bytes(got), `v = ${v}`).toEqual(bytes(want));
+    }
+    const max = new Uint8Array(8);
+    setNano(new DataView(max.buffer), 0, 2 ** 64 / 1e9);
+    expect(bytes(max)).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
   });
 });
 

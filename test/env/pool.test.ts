@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { fixedFee } from "../../env/builtins/fixed.js";
 import { Pool, type TradeKind } from "../../env/pool.js";
 import { Simulation } from "../../env/simulation.js";
-import type { AfterSwapEvent, Side, Strategy } from "../../env/strategy.js";
+import type { AfterSwapEvent, EpochEvent, Side, Strategy } from "../../env/strategy.js";
 
 /**
  * Constant product with fee f on the input, g = 1 - f: what the trader receives, from
@@ -284,6 +284,7 @@ describe("only the pool writes its state", () => {
     "hookErrors",
     "feeErrors",
     "lastError",
+    "firstError",
   ];
 
   it.each(state)("%s cannot be assigned from outside", (key) => {
@@ -610,4 +611,86 @@ describe("hooks", () => {
       expect([p.quoteStorage[0], p.fee0]).toEqual([25, 0.0025]);
     });
   }
+});
+
+describe("the first contained error (spec §2.9, docs/sandbox.md)", () => {
+  // The documented form: "<call>: <what happened>", e.g.
+  // "computeSwap(side=1, inputAmount=2.5, reserveX=98.1, reserveY=10190): returned NaN (counted as 0)";
+  // recorded once, on the first error of any kind, and kept while later errors replace lastError.
+  const event = (simStep: number, side: Side) => ({ simStep, side }) as unknown as AfterSwapEvent;
+
+  it("a quote that throws, then one that returns a bad value: the first is kept", () => {
+    let calls = 0;
+    const p = new Pool(
+      {
+        name: "bad quotes",
+        computeSwap: () => {
+          if (calls++ === 0) throw new RangeError("boom");
+          return NaN;
+        },
+      },
+      98.1,
+      10190,
+      1,
+    );
+    expect(p.firstError).toBe("");
+    expect(p.quote(1, 2.5)).toBe(0);
+    const first = "computeSwap(side=1, inputAmount=2.5, reserveX=98.1, reserveY=10190): threw RangeError: boom";
+    expect(p.firstError).toBe(first);
+    expect(p.quote(0, 3)).toBe(0);
+    expect([p.quoteErrors, p.invalidQuotes]).toEqual([1, 1]);
+    expect(p.firstError).toBe(first);
+  });
+
+  it("a bad value first: the documented example, word for word", () => {
+    const p = new Pool({ name: "nan", computeSwap: () => NaN }, 98.1, 10190, 1);
+    p.quote(1, 2.5);
+    expect(p.firstError).toBe(
+      "computeSwap(side=1, inputAmount=2.5, reserveX=98.1, reserveY=10190): returned NaN (counted as 0)",
+    );
+  });
+
+  it("hooks and fee declarations name their call", () => {
+    const hooks = (which: "after" | "epoch"): Strategy => ({
+      ...fixedFee(30),
+      afterSwap: () => {
+        if (which === "after") throw new TypeError("after failed");
+      },
+      onEpochBoundary: () => {
+        if (which === "epoch") throw new TypeError("epoch failed");
+      },
+    });
+    const a = new Pool(hooks("after"), 100, 10000, 1);
+    a.callEpochBoundary({ epochNumber: 3 } as unknown as EpochEvent);
+    expect(a.firstError).toBe("");
+    a.callAfterSwap(event(7, 1));
+    a.callAfterSwap(event(8, 0));
+    expect(a.firstError).toBe("afterSwap(simStep=7, side=1): threw TypeError: after failed");
+    const e = new Pool(hooks("epoch"), 100, 10000, 1);
+    e.callEpochBoundary({ epochNumber: 3 } as unknown as EpochEvent);
+    e.callAfterSwap(event(9, 0));
+    expect(e.firstError).toBe("onEpochBoundary(epochNumber=3): threw TypeError: epoch failed");
+
+    let mode: "ok" | "throw" | "bad" = "ok";
+    const fees = (): Strategy => ({
+      ...fixedFee(30),
+      constantProductFees(_storage, out) {
+        if (mode === "throw") throw new RangeError("no fees today");
+        out[0] = 0.003;
+        out[1] = mode === "bad" ? 1.5 : 0.003;
+      },
+    });
+    const t = new Pool(fees(), 100, 10000, 1);
+    mode = "throw";
+    t.syncStorage();
+    mode = "bad";
+    t.syncStorage();
+    expect(t.feeErrors).toBe(2);
+    expect(t.firstError).toBe("constantProductFees: threw RangeError: no fees today");
+    mode = "ok";
+    const b = new Pool(fees(), 100, 10000, 1);
+    mode = "bad";
+    b.syncStorage();
+    expect(b.firstError).toBe("constantProductFees: gave fee1 = 1.5, outside [0, 1)");
+  });
 });

@@ -138,6 +138,24 @@ describe("router quote counts at the documented steps", () => {
     }
   });
 
+  it("a neighbour narrower than twice the segment tolerance gets no midpoint: 16 + 6 * 6 + 4 = 56 quotes", () => {
+    // The same line and closed-form pool with an order of 36: the line gets 36 - 24.887 = 11.113,
+    // inside the grid segment [9, 18] = [amount/4, amount/2], which has neighbours on both sides.
+    // Each round splits the segment holding the allocation into fifths (4 quotes) and adds the
+    // midpoint of each neighbour whose half is wider than 1e-5 of the order. The segment is
+    // amount/4 / 5^r wide: 1.6e-5 of the order at r = 6, so rounds 0..6 refine and round 7 stops.
+    // The allocation's fifths, round by round (written out here): 1, 0, 4, 1, 3, 3, 1; in round 6
+    // it sits in an inner fifth of round 5's segment, so both neighbours are fifths of the same
+    // width, 1.6e-5 of the order, whose halves (0.8e-5) are below 1e-5: round 6 costs 4. Rounds
+    // 0..5 cost 4 + 2 (every neighbour is at least as wide as the segment, halves >= 4e-5).
+    const router = new Router(2);
+    const line = bbPool((x) => 64 * x);
+    const alloc = route(router, [line, new Pool(fixedFee(30), 100, 10000, 0.5)], 1, 36);
+    expect(alloc[0]).toBeCloseTo(36 - 24.887, 3);
+    expect(line.quoteCalls).toBe(56);
+    expect(router.lastQuoteCalls).toBe(56);
+  });
+
   it("black-box constant product: 5 quotes for a pool with part of the order, 3 for an idle one or one with all", () => {
     // The model is exact for constant product, so its first water fill is the optimum: 2 starting
     // quotes, 1 at the share, then the second round's model (through amount/2 and the share) is
@@ -504,6 +522,23 @@ describe("router bookkeeping: quotes it reports, and quotes it makes", () => {
       expect(alloc[0]).toBeLessThan(amount / 2 ** 15);
       expect(Math.abs(alloc[0] - (amount - xc))).toBeLessThanOrEqual(amount * 1e-5);
       expect(router.lastQuoteCalls).toBe(line.quoteCalls);
+    }
+  });
+
+  it("a router reused for fewer black boxes than its last route: the split still adds up to the order", () => {
+    // Three black-box lines of slope 64, then two, then one, through one Router(3): the earlier
+    // routes leave models (points, slopes, walk cursors) past the current black boxes in the
+    // router's buffers. Identical lines make every chord slope exactly 64 (a power of two times
+    // points amount / 2^k), so a stale slope would equal the walk's head slope and join its group.
+    // Truth: any split of the order is optimal for identical lines (output 64 per unit), so the
+    // allocations must add up to the order, each line taking its equal share by symmetry.
+    const router = new Router(3);
+    for (const count of [3, 2, 1, 3, 2]) {
+      const pools = Array.from({ length: count }, () => bbPool((x) => 64 * x));
+      const alloc = route(router, pools, 1, 100);
+      const sum = alloc.reduce((s, a) => s + a, 0);
+      expect(Math.abs(sum - 100), `${count} lines: ${[...alloc].join(", ")}`).toBeLessThanOrEqual(100 * 1e-12);
+      for (const a of alloc) expect(a).toBeCloseTo(100 / count, 9);
     }
   });
 });
