@@ -121,7 +121,7 @@ function badRequest(rng: Rng): Bad {
       return {
         method: "GET",
         path: pick(rng, [
-          "/api/jobs/../../etc/passwd",
+          "/api/jobs/..%2F..%2Fetc%2Fpasswd",
           "/api/jobs/not-an-id",
           "/api/jobs/00000000-0000-0000-0000-000000000000",
           "/api/jobs/00000000-0000-0000-0000-000000000000/artifacts/../../propamm.db",
@@ -196,6 +196,9 @@ describe("bad input", () => {
     expect([...codes.keys()].every((c) => c >= 400 && c < 500)).toBe(true);
     const h = await p.api("/health");
     expect(h.status).toBe(200);
+    // A path outside /api/ is the dashboard's page (a client route), never a file of the machine.
+    const outside = await fetch(`${p.url}/%2e%2e/%2e%2e/etc/passwd`);
+    expect(await outside.text()).not.toMatch(/root:/);
     // Nothing was queued by any of them.
     expect((await p.api("/api/jobs?limit=200")).json.jobs).toEqual([]);
   }, 300_000);
