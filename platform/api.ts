@@ -727,6 +727,7 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     );
   });
 
+  const boards = new Map<string, { version: string; body: string }>();
   const compQuery = {
     type: "object",
     additionalProperties: false,
@@ -746,11 +747,23 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
     "/api/leaderboard",
     "the ranked leaderboard: mean edge vs the normalizer with 95% CIs, paired differences, ties",
     { querystring: compQuery },
-    async (req) => {
+    async (req, reply) => {
       const q = req.query as { competition?: string; latest?: string };
       const c = competitionOf(q.competition);
-      const rows = rankEntries(await store.listEntries(c.id), q.latest === "1" || q.latest === "true");
-      return { competition: c, rows };
+      const latest = q.latest === "1" || q.latest === "true";
+      // Ranking reads and parses every entry's per-seed numbers: keep the answer until an entry
+      // is added or removed (by any process: the version is read from the database).
+      const version = await store.entriesVersion(c.id);
+      const key = `${c.id}/${latest}`;
+      let cached = boards.get(key);
+      if (cached?.version !== version) {
+        cached = {
+          version,
+          body: JSON.stringify({ competition: c, rows: rankEntries(await store.listEntries(c.id), latest) }),
+        };
+        boards.set(key, cached);
+      }
+      return reply.header("content-type", "application/json; charset=utf-8").send(cached.body);
     },
   );
 

@@ -345,6 +345,14 @@ export class SqlStore implements Store {
     return rows.map(entryFromRow);
   }
 
+  async entriesVersion(competition: string): Promise<string> {
+    const rows = await this.db.all(
+      "SELECT COUNT(*) AS n, MAX(created_at) AS t, MAX(id) AS i FROM entries WHERE competition = ?",
+      [competition],
+    );
+    return `${Number(rows[0].n)}:${Number(rows[0].t ?? 0)}:${String(rows[0].i ?? "")}`;
+  }
+
   async getEntryByJob(jobId: string): Promise<EntryRow | undefined> {
     const rows = await this.db.all("SELECT * FROM entries WHERE job_id = ?", [jobId]);
     return rows[0] ? entryFromRow(rows[0]) : undefined;

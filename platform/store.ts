@@ -182,6 +182,8 @@ export interface Store {
   getArtifact(jobId: string, name: string): Promise<Artifact | undefined>;
 
   listEntries(competition: string): Promise<EntryRow[]>;
+  /** Changes whenever a competition's entries do (an entry added or removed): a cache key. */
+  entriesVersion(competition: string): Promise<string>;
   getEntryByJob(jobId: string): Promise<EntryRow | undefined>;
   getEntry(id: string): Promise<EntryRow | undefined>;
   deleteEntry(id: string): Promise<boolean>;

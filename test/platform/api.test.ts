@@ -182,6 +182,13 @@ describe.each([
     expect((await p.api("/api/leaderboard?latest=1")).json.rows.map((r: { version: number }) => r.version)).toEqual([
       2,
     ]);
+    // Removing a row shows at once (the ranked leaderboard is cached until entries change).
+    const v1 = rows.find((r: { version: number }) => r.version === 1);
+    expect((await p.api(`/api/entries/${v1.entryId}`, { method: "DELETE", token: p.user })).status).toBe(403);
+    expect((await p.api(`/api/entries/${v1.entryId}`, { method: "DELETE", token: p.admin })).json).toEqual({
+      deleted: v1.entryId,
+    });
+    expect((await p.api("/api/leaderboard")).json.rows.map((r: { version: number }) => r.version)).toEqual([2]);
   });
 
   it.skipIf(skip)("a strategy that fails validation fails its job, with passed: false and no row", async () => {
