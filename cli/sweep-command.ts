@@ -1,7 +1,9 @@
 /**
  * `propamm sweep fixed --from 5 --to 150 --step 5`: the best fixed fee for a setting. Every fee
  * plays the same seeds against the same opponents, so differences between fees are paired.
- * Trained agents should be judged against this fee, not only against the normalizer.
+ * Trained agents should be judged against this fee, not only against the normalizer. It also
+ * prints the fixed-fee baselines of spec §7.6 (best fee vs the normalizer, a regime table fitted
+ * on other seeds, the hindsight and oracle ceilings) from the same simulations.
  */
 import type { Command } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
