@@ -107,11 +107,13 @@ export function formatBaselines(
     );
     const nf = r.bins.normFeeCuts.length + 1;
     const colW = Math.max(...Array.from({ length: nf }, (_, k) => normFeeLabel(r.bins, k).length)) + 3;
-    lines.push("".padEnd(22) + Array.from({ length: nf }, (_, k) => normFeeLabel(r.bins, k).padStart(colW)).join(""));
+    const rowW =
+      Math.max(...Array.from({ length: r.bins.sigmaCuts.length + 1 }, (_, k) => sigmaLabel(r.bins, k).length)) + 2;
+    lines.push("".padEnd(rowW) + Array.from({ length: nf }, (_, k) => normFeeLabel(r.bins, k).padStart(colW)).join(""));
     for (let s = 0; s <= r.bins.sigmaCuts.length; s++) {
       const cells = t.cells.filter((c) => c.sigmaBin === s);
       lines.push(
-        sigmaLabel(r.bins, s).padEnd(22) +
+        sigmaLabel(r.bins, s).padEnd(rowW) +
           cells.map((c) => `${fees[c.fee]}${c.fallback ? "*" : ""} (${c.fitSeeds})`.padStart(colW)).join(""),
       );
     }
@@ -152,7 +154,7 @@ export function baselinesJson(run: BaselineRun, candidates: SlicedCandidate[]): 
     rows: r.rows,
     regimeTable: r.table && {
       fallbackFeeBps: r.fees[r.table.fallbackFee],
-      cells: r.table.cells.map((c) => ({ ...c, fee: undefined, feeBps: r.fees[c.fee] })),
+      cells: r.table.cells.map(({ fee, ...c }) => ({ ...c, feeBps: r.fees[fee] })),
     },
     slices: compared.map((c) => ({
       name: c.name,

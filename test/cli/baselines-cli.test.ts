@@ -143,6 +143,30 @@ describe("propamm sweep and eval --baselines", () => {
     expect(all.diff.mean).toBeCloseTo(mean(cand.map((x, i) => x - best.perSeed.vsNormalizer[i])), 9);
   });
 
+  it("--no-oracle and --fit-simulations 0 leave out the oracle row and the regime table; --oracle sets its fee", () => {
+    const grid = ["--fee-from", "20", "--fee-to", "50", "--fee-step", "30"];
+    const json = join(tmp, "bare.json");
+    const r = cli([
+      "eval",
+      "fixed:35",
+      "--baselines",
+      ...grid,
+      ...SMALL,
+      "--no-oracle",
+      "--fit-simulations",
+      "0",
+      "--json",
+      json,
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const b = (JSON.parse(readFileSync(json, "utf8")) as { baselines: Baselines }).baselines;
+    expect(b.rows.map((x) => x.kind).filter((k) => k !== "strategy")).toEqual(["hindsight ceiling"]);
+    expect(b.regimeTable).toBeNull();
+    const o = cli(["eval", "fixed:35", "--baselines", ...grid, ...SMALL, "--oracle", "25", "--fit-simulations", "0"]);
+    expect(o.code, o.err).toBe(0);
+    expect(o.out).toMatch(/oracle:25 +oracle ceiling/);
+  });
+
   it("refuses fit seeds that overlap the evaluation seeds, and --baselines with --together", () => {
     const grid = ["--fee-from", "20", "--fee-to", "50", "--fee-step", "30"];
     const o = cli(["eval", "fixed:35", "--baselines", ...grid, ...SMALL, "--fit-seed-start", "100003"]);
