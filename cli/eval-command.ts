@@ -20,6 +20,7 @@ import {
   configFromOptions,
   integer,
   printModeLine,
+  real,
   sandboxFromOptions,
 } from "./options.js";
 import { progressBar } from "./progress.js";
@@ -27,8 +28,19 @@ import { jsonReport, runAndReport, type RunOptions, writeJsonAtomic } from "./re
 import { defaultOutput, prepareOutputDir, prepareOutputFile } from "./outputs.js";
 import { histogramSvg, lineChartSvg } from "./svg.js";
 import { timestamp } from "./submit.js";
+import { feeGrid, runBaselines } from "../arena/baselines.js";
+import {
+  addBaselineOptions,
+  type BaselineCliOptions,
+  baselineRunOptions,
+  baselinesJson,
+  formatBaselines,
+  type SlicedCandidate,
+} from "./baselines-report.js";
 
 export const EVAL_SEED_START = 100_000;
+
+const feeBps = real((v) => v >= 0 && v < 10000, "a fee in [0, 10000) bps");
 
 /** One line of the pictures: pool `index` of each simulation in `results`. */
 export interface PlotEntry {
@@ -88,8 +100,12 @@ export function separatePlotEntries(ev: Evaluation): { entries: PlotEntry[]; nor
   };
 }
 
-interface EvalOptions extends RunOptions {
+interface EvalOptions extends RunOptions, BaselineCliOptions {
   against: string[];
+  baselines?: boolean;
+  feeFrom: number;
+  feeTo: number;
+  feeStep: number;
   together?: boolean;
   plots?: string | false;
 }
@@ -112,12 +128,28 @@ export function addEvalCommand(program: Command): void {
       )
       .option("--json <file>", "write per-simulation results and statistics as JSON")
       .option("--plots <dir>", `where the SVG pictures go (default: ${defaultOutput("eval", "eval_<timestamp>")})`)
-      .option("--no-plots", "do not draw pictures"),
+      .option("--no-plots", "do not draw pictures")
+      .option(
+        "--baselines",
+        "also report the fixed-fee baselines on the same seeds: best single fee, regime table, hindsight and oracle ceilings",
+      )
+      .option("--fee-from <bps>", "first fee of the baselines' grid", feeBps, 5)
+      .option("--fee-to <bps>", "last fee of the baselines' grid", feeBps, 150)
+      .option(
+        "--fee-step <bps>",
+        "fee step of the baselines' grid",
+        real((v) => v > 0, "a number > 0"),
+        5,
+      ),
   );
+  addBaselineOptions(program.commands[program.commands.length - 1]);
   addSandboxOptions(program.commands[program.commands.length - 1], false).action(
     async (candidates: string[], o: EvalOptions) => {
       const perRun = o.together ? candidates.length + o.against.length : 1 + o.against.length;
       if (perRun > 16) throw new ConfigError(`at most 16 strategies in one simulation (got ${perRun})`);
+      if (o.baselines && o.together)
+        throw new ConfigError("--baselines needs each candidate in its own simulations (not --together)");
+      const fees = o.baselines ? feeGrid(o.feeFrom, o.feeTo, o.feeStep) : [];
       if (o.json) prepareOutputFile(o.json, "--json");
       const plotDir = o.plots === false ? null : (o.plots ?? defaultOutput("eval", `eval_${timestamp()}`));
       if (plotDir) prepareOutputDir(plotDir, "--plots");
@@ -166,6 +198,30 @@ export function addEvalCommand(program: Command): void {
       console.log(
         `seeds ${b.seeds[0]}..${b.seeds[b.seeds.length - 1]}, ${b.config.steps} steps, epoch ${b.config.epochLen}`,
       );
+      let baselines: unknown;
+      if (o.baselines) {
+        const bbar = progressBar("baselines");
+        const run = await runBaselines(
+          fees,
+          o.against,
+          baselineRunOptions(o, {
+            sandbox,
+            limits,
+            config: configFromOptions(o),
+            simulations: o.simulations,
+            seedStart: o.seedStart,
+            workers: o.workers,
+            onProgress: (d, t) => bbar.update(d, t),
+          }),
+        );
+        bbar.finish();
+        const sliced: SlicedCandidate[] = ev.runs.map((r, k) => ({
+          name: ev.rows[k].name,
+          vsNormalizer: r.batch.results.map((s) => s.pools[0].edge - s.pools[s.pools.length - 1].edge),
+        }));
+        console.log(`\n${formatBaselines(run.report, o.against, sliced)}`);
+        baselines = baselinesJson(run, sliced);
+      }
       if (o.json) {
         writeJsonAtomic(o.json, {
           candidates,
@@ -173,6 +229,7 @@ export function addEvalCommand(program: Command): void {
           rows: ev.rows,
           pairs: ev.pairs,
           runs: ev.runs.map((r) => ({ spec: r.spec, ...(jsonReport(r.batch, r.summary) as object) })),
+          ...(baselines === undefined ? {} : { baselines }),
         });
         console.log(`wrote ${o.json}`);
       }
