@@ -26,8 +26,16 @@ export { starter, starterSeed, STARTER_NAME, STARTER_SEED_NAME, MIN_FEE_BPS } fr
 export * from "./gym/env.js";
 export * from "./gym/options.js";
 export * from "./gym/spaces.js";
-export { agentPool, AGENT_NAME, AGENT_SLOT, initialFeatures, readFeatures } from "./env/builtins/agent.js";
-export type { AgentFeatures, AgentOptions, DecisionKind } from "./env/builtins/agent.js";
+export {
+  agentPool,
+  AGENT_NAME,
+  AGENT_SLOT,
+  initialFeatures,
+  readExtendedFeatures,
+  readFeatures,
+} from "./env/builtins/agent.js";
+export type { AgentFeatures, AgentOptions, DecisionKind, ExtendedFeatures } from "./env/builtins/agent.js";
+export { EXT_SLOT } from "./runtime/slots.js";
 export * from "./gym/vector-env.js";
 export * from "./gym/wrappers.js";
 export * from "./gym/checker.js";

@@ -33,6 +33,7 @@ import type { EnvConfig } from "../gym/env.js";
 import type { RandomStreamState } from "../env/rng.js";
 import { PropAmmError } from "../env/errors.js";
 import type { Activation, ObsNormStats, PolicySpec } from "./mlp.js";
+import { OBSERVATION_SIZE, type ObservationKind } from "../runtime/mapping.js";
 
 export const CHECKPOINT_FORMAT = "propamm-checkpoint";
 export const CHECKPOINT_VERSION = 1;
@@ -55,6 +56,8 @@ export interface PolicyMeta {
   feeMaxBps: number;
   decisionInterval: number;
   epochLen: number;
+  /** The observation the policy was trained on (spec §6.3); absent in checkpoints from before the choice: "seed". */
+  observation?: ObservationKind;
 }
 
 export interface CheckpointState {
@@ -230,6 +233,13 @@ export function readCheckpointState(dir: string): CheckpointState {
   ) {
     throw new CheckpointError(`${file}: the policy description is missing or malformed`);
   }
+  const kind = p.observation ?? "seed";
+  if (kind !== "seed" && kind !== "extended")
+    throw new CheckpointError(`${file}: unknown policy observation '${String(kind)}' (seed or extended)`);
+  if (p.sizes[0] !== OBSERVATION_SIZE[kind])
+    throw new CheckpointError(
+      `${file}: the policy takes ${p.sizes[0]} inputs, the ${kind} observation has ${OBSERVATION_SIZE[kind]}`,
+    );
   if (!s.counters || typeof s.counters.timesteps !== "number")
     throw new CheckpointError(`${file}: counters are missing`);
   return s;

@@ -21,6 +21,7 @@ import { basename, resolve } from "node:path";
 import { type CheckpointState, type PolicyMeta, loadPolicy } from "./checkpoint.js";
 import type { PolicySpec } from "./mlp.js";
 import { PropAmmError } from "../env/errors.js";
+import { OBSERVATION_SIZE, type ObservationKind } from "../runtime/mapping.js";
 
 export type ExportFormat = "ts" | "js" | "rs";
 
@@ -158,13 +159,22 @@ export function generateExport(policy: ExportablePolicy, format: ExportFormat, o
   throw new ExportError(`unknown export format '${String(format)}' (use ts, js or rs)`);
 }
 
+/** The observation a policy was trained on ("seed" for checkpoints from before the choice). */
+function observationOf(p: ExportablePolicy): ObservationKind {
+  return p.meta.observation ?? "seed";
+}
+
 function checkPolicy(p: ExportablePolicy): void {
   const { layers } = p.spec;
   if (layers.length === 0) throw new ExportError("the policy has no layers");
-  if (layers[0].inputs !== 5 || layers[layers.length - 1].outputs !== 2) {
+  const kind = observationOf(p);
+  if (kind !== "seed" && kind !== "extended")
+    throw new ExportError(`unknown policy observation '${String(kind)}' (seed or extended)`);
+  const n = OBSERVATION_SIZE[kind];
+  if (layers[0].inputs !== n || layers[layers.length - 1].outputs !== 2) {
     throw new ExportError(
       `the policy maps ${layers[0].inputs} inputs to ${layers[layers.length - 1].outputs} outputs; ` +
-        "the agent pool observes 5 features and sets 2 fees",
+        `the agent pool observes ${n} features (the ${kind} observation) and sets 2 fees`,
     );
   }
   layers.forEach((l, i) => {
@@ -178,8 +188,8 @@ function checkPolicy(p: ExportablePolicy): void {
       throw new ExportError(`layer ${i}: unknown activation '${String(l.activation)}'`);
   });
   const { mean, var: variance } = p.spec.obsNorm;
-  if (mean.length !== 5 || variance.length !== 5)
-    throw new ExportError("observation normalisation must have 5 entries");
+  if (mean.length !== n || variance.length !== n)
+    throw new ExportError(`observation normalisation must have ${n} entries`);
   const m = p.meta;
   for (const [key, v] of [
     ["decisionInterval", m.decisionInterval],
@@ -275,6 +285,7 @@ function headerLines(p: ExportablePolicy, name: string, language: string): strin
     `Algorithm: ${o.algo.toUpperCase()}, ${counters.join(", ")}${o.createdAt ? `, saved ${o.createdAt}` : ""}.`,
     `Trained against: ${o.opponents && o.opponents.length > 0 ? o.opponents.join(", ") : "(not recorded)"}; epochLen ${m.epochLen}.`,
     `Network: ${sizes.join("-")} MLP, ${hidden} hidden layers, linear output, observation normalisation inline.`,
+    `Observation: ${observationOf(p)} (${sizes[0]} values, spec §6.3).`,
     `Fees: action in [-1, 1] per side -> ${m.feeMinBps}..${m.feeMaxBps} bps, stored as u64 WAD in storage slots 0/1.`,
     `Decisions: before the first quote (reset), in afterSwap once simStep - lastDecisionStep >= ${m.decisionInterval},`,
     "and at every epoch boundary (spec §6), exactly as in the env the policy was trained in.",
@@ -396,6 +407,7 @@ export default function createStrategy(ctx«: StrategyContext») {
     trainEpochLen: TRAIN_EPOCH_LEN,
     feeMinBps: FEE_MIN_BPS,
     feeMaxBps: FEE_MAX_BPS,
+    observation: OBSERVATION,
   };
   return policyAgent(policy, ctx.nStrategies, epochLen);
 }
@@ -437,6 +449,8 @@ const NAME = ${JSON.stringify(name)};
 const DECISION_INTERVAL = ${jsNumber(m.decisionInterval)};
 /** The epoch length the policy was trained with (it scales the epoch-step feature). */
 const TRAIN_EPOCH_LEN = ${jsNumber(m.epochLen)};
+/** The observation the policy was trained on (spec §6.3). */
+const OBSERVATION«: ObservationKind» = ${JSON.stringify(observationOf(p))};
 /** The action range [-1, 1] maps linearly onto [FEE_MIN_BPS, FEE_MAX_BPS]. */
 const FEE_MIN_BPS = ${jsNumber(m.feeMinBps)};
 const FEE_MAX_BPS = ${jsNumber(m.feeMaxBps)};
@@ -523,11 +537,15 @@ const N_STRATEGIES: f64 = ${rustNumber(nStrategies)};
 const FEE_MIN_BPS: f64 = ${rustNumber(m.feeMinBps)};
 const FEE_MAX_BPS: f64 = ${rustNumber(m.feeMaxBps)};
 
+/// The observation the policy was trained on (spec §6.3): ${observationOf(p)}, ${layers[0].inputs} values.
+const EXTENDED: bool = ${observationOf(p) === "extended"};
+const OBS_SIZE: usize = ${layers[0].inputs};
+
 // Observation normalisation (running mean and variance from training) and its clip.
-const OBS_MEAN: [f64; 5] = [
+const OBS_MEAN: [f64; OBS_SIZE] = [
 ${numberLines(p.spec.obsNorm.mean, rustNumber, "    ", 3)}
 ];
-const OBS_VAR: [f64; 5] = [
+const OBS_VAR: [f64; OBS_SIZE] = [
 ${numberLines(p.spec.obsNorm.var, rustNumber, "    ", 3)}
 ];
 const OBS_CLIP: f64 = ${rustNumber(p.spec.obsClip)};
@@ -535,8 +553,8 @@ const OBS_CLIP: f64 = ${rustNumber(p.spec.obsClip)};
 ${weights}
 
 /// The deterministic action (the network's output, the Gaussian mean) for one observation.
-fn act(obs: &[f64; 5]) -> [f64; 2] {
-    let mut x0 = [0.0f64; 5];
+fn act(obs: &[f64; OBS_SIZE]) -> [f64; 2] {
+    let mut x0 = [0.0f64; OBS_SIZE];
     normalize(obs, &mut x0);
 ${forward}
     x${layers.length}

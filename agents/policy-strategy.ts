@@ -26,6 +26,7 @@ export function policyStrategy(spec: PolicySpec, meta: PolicyMeta, name: string)
       trainEpochLen: meta.epochLen,
       feeMinBps: meta.feeMinBps,
       feeMaxBps: meta.feeMaxBps,
+      observation: meta.observation ?? "seed",
     };
     return policyAgent(deployment, ctx.nStrategies, ctx.config.epochLen);
   };

@@ -11,7 +11,9 @@ import {
   type AgentFeatures,
   type DecisionKind,
   agentPool,
+  type ExtendedFeatures,
   initialFeatures,
+  readExtendedFeatures,
   readFeatures,
   setAgentFees,
 } from "../env/builtins/agent.js";
@@ -24,11 +26,21 @@ import { Box } from "./spaces.js";
 import { DEFAULT_ENV_CONFIG, RENDER_MODES, checkEnvConfig, type EnvConfig, type RenderMode } from "./options.js";
 import { type SimulationTrace, TraceRecorder, renderTraceText } from "../env/trace.js";
 import { riskAdjustedScore } from "../env/capital.js";
-import { SIGMA_OBS_MAX, actionToFeeBps, observationFromFeatures } from "../runtime/mapping.js";
+import {
+  EPOCH_EDGE_OBS_MAX,
+  OBSERVATION_SIZE,
+  type ObservationKind,
+  SIGMA_OBS_MAX,
+  SPOT_RATIO_OBS_MAX,
+  actionToFeeBps,
+  extendedObservation,
+  observationFromFeatures,
+} from "../runtime/mapping.js";
 
 export {
   DEFAULT_ENV_CONFIG,
   ENV_OPTIONS,
+  OBSERVATION_KINDS,
   RENDER_MODES,
   checkEnvConfig,
   type EnvConfig,
@@ -39,14 +51,36 @@ export {
 
 // Observation scaling and the action mapping are the policy runtime's (exported policies inline them).
 export {
+  EPOCH_EDGE_OBS_MAX,
+  EPOCH_EDGE_OBS_SCALE,
   MAX_POOLS,
+  OBSERVATION_SIZE,
   SIGMA_OBS_MAX,
   SIGMA_OBS_SCALE,
+  SPOT_RATIO_OBS_MAX,
+  SPOT_RATIO_OBS_SCALE,
+  TRADE_STEPS_OBS_SCALE,
   actionToFeeBps,
+  extendedObservation,
   observationFromFeatures,
+  type ObservationKind,
 } from "../runtime/mapping.js";
 
-export const OBSERVATION_SPACE = new Box([0, 0, 0, 0, 0], [SIGMA_OBS_MAX, 1, 1, 1, 1]);
+/** The observation space of each observation kind (spec §6.3). */
+export function observationSpace(kind: ObservationKind): Box {
+  const low = [0, 0, 0, 0, 0];
+  const high = [SIGMA_OBS_MAX, 1, 1, 1, 1];
+  if (kind === "extended") {
+    const r = SPOT_RATIO_OBS_MAX;
+    const e = EPOCH_EDGE_OBS_MAX;
+    low.push(-1, 0, 0, -r, -r, -r, 0, 0, 0, 0, 0, -e);
+    high.push(1, 1, 1, r, r, r, 1, 1, 1, 1, 1, e);
+  }
+  return new Box(low, high);
+}
+
+/** The seed observation's space: Box(float32, [5]). */
+export const OBSERVATION_SPACE = observationSpace("seed");
 export const ACTION_SPACE = new Box([-1, -1], [1, 1]);
 
 export interface ResetOptions {
@@ -107,7 +141,8 @@ export const resolveBuiltinOpponent: StrategyResolver = (spec) => resolveOpponen
 export class PropAmmEnv {
   /** Gymnasium's metadata: the render modes this env supports. */
   static readonly metadata = { renderModes: RENDER_MODES };
-  readonly observationSpace = OBSERVATION_SPACE;
+  /** Box(float32, [5]) for the seed observation, [17] for the extended one (spec §6.3). */
+  readonly observationSpace: Box;
   readonly actionSpace = ACTION_SPACE;
   readonly config: EnvConfig;
   readonly simConfig: SimConfig;
@@ -135,6 +170,7 @@ export class PropAmmEnv {
     this.config = { ...DEFAULT_ENV_CONFIG, ...given, sim: { ...(config.sim ?? {}) } };
     checkEnvConfig(this.config);
     this.renderMode = this.config.renderMode;
+    this.observationSpace = observationSpace(this.config.observation);
     this.opponents = this.config.opponents.map(resolveOpponent);
     this.simConfig = resolveConfig(this.config.sim, 1 + this.opponents.length);
     this.pins = { ...this.simConfig.pins };
@@ -188,6 +224,7 @@ export class PropAmmEnv {
         decisionInterval: this.config.decisionInterval,
         epochLen: this.simConfig.epochLen,
         name: AGENT_NAME,
+        extended: this.config.observation === "extended",
         decide: (kind, _step, _storage, event) => {
           this.decision = kind;
           this.tradeSide = event ? event.side : null;
@@ -278,8 +315,18 @@ export class PropAmmEnv {
     return readFeatures(sim.pools[0].storage, initialFeatures(sim.nStrategies));
   }
 
+  /** The extended features (spec §6.3) at the current decision; null with the seed observation. */
+  extendedFeatures(): ExtendedFeatures | null {
+    const sim = this.sim;
+    if (sim === null) throw new EnvError("call reset() first");
+    return this.config.observation === "extended" ? readExtendedFeatures(sim.pools[0].storage) : null;
+  }
+
   private observation(): Float32Array {
-    return observationFromFeatures(this.features(), this.simConfig.epochLen);
+    const extended = this.extendedFeatures();
+    if (extended === null) return observationFromFeatures(this.features(), this.simConfig.epochLen);
+    const out = new Float32Array(OBSERVATION_SIZE.extended);
+    return extendedObservation(this.features(), extended, this.simConfig.epochLen, out);
   }
 
   private info(): StepInfo {

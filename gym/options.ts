@@ -17,6 +17,10 @@ import {
   type OptionBody,
 } from "../env/options.js";
 import type { StrategySource } from "../env/simulation.js";
+import type { ObservationKind } from "../runtime/mapping.js";
+
+/** The observations the env offers (spec §6.3). */
+export const OBSERVATION_KINDS: readonly ObservationKind[] = ["seed", "extended"];
 
 export type RewardMode = "dense" | "sparse";
 /** Gymnasium's render modes this env supports: "ansi", a text picture from render(). */
@@ -30,6 +34,12 @@ export interface EnvConfig {
   opponents: (string | StrategySource)[];
   /** Minimum steps between two afterSwap decisions (spec §6; default 100). */
   decisionInterval: number;
+  /**
+   * "seed": the seed's five features; "extended": those and twelve more that the hooks see
+   * (last trade's side, kind and size, spot against the competitors, steps since the last
+   * trade and decision, flow by side, last epoch's edge). Spec §6.3.
+   */
+  observation: ObservationKind;
   rewardMode: RewardMode;
   /**
    * "normalizer" subtracts the normalizer's edge over the same interval (dense: since the last
@@ -70,6 +80,13 @@ export const ENV_OPTION_TABLE: {
     check: integerAtLeast(0),
     default: 100,
     help: "steps between the agent's afterSwap decisions",
+  },
+  observation: {
+    wire: "observation",
+    flag: "--observation <kind>",
+    check: oneOf(OBSERVATION_KINDS),
+    default: "seed",
+    help: "seed (5 features) or extended (17: adds the last trade, spots vs competitors, timing, flow by side, last epoch's edge)",
   },
   rewardMode: {
     wire: "reward_mode",

@@ -4,7 +4,7 @@
  * They run in afterSwap, so a deployed strategy can compute exactly what the agent observed.
  */
 import { detLog } from "./detmath.js";
-import { AGENT_SLOT, SLOT, viewReadF64, viewReadU64, viewWriteF64, viewWriteU64 } from "./slots.js";
+import { AGENT_SLOT, EXT_SLOT, SLOT, viewReadF64, viewReadU64, viewWriteF64, viewWriteU64 } from "./slots.js";
 
 export const INITIAL_VOL = 0.003;
 export const INITIAL_FLOW_EMA = 0.5;
@@ -83,5 +83,129 @@ export function viewReadFeatures(v: DataView, fallback: AgentFeatures): AgentFea
     capitalWeight: pools > 0 ? viewReadF64(v, SLOT.capitalWeight) : fallback.capitalWeight,
     epochStep: viewReadF64(v, AGENT_SLOT.epochStep),
     nPools: pools > 0 ? pools : fallback.nPools,
+  };
+}
+
+/** What the extended features (spec §6.3) read from an after-swap event, besides the seed's. */
+export interface ExtendedTradeEvent extends TradeFeatureEvent {
+  side: number;
+  inputAmount: number;
+  simStep: number;
+  nStrategies: number;
+  /** The other pools' spots in index order, normalizer last, NaN-padded to 8 (spec §3.3). */
+  competingSpotPrices: ArrayLike<number>;
+}
+
+/** ln(a / b), or 0 when the ratio is not a positive finite number (a missing or degenerate spot). */
+function logRatio(a: number, b: number): number {
+  const r = a / b;
+  return r > 0 && r < Infinity ? detLog(r) : 0;
+}
+
+/**
+ * The extended features' after-swap updates. Like updateFeatures, everything is read as the
+ * native ABI carries it (amounts in nano, competing spots and flow as f32), so the Rust export
+ * computes the same bits.
+ */
+export function updateExtendedFeatures(v: DataView, ev: ExtendedTradeEvent): void {
+  const rx = wireAmount(ev.reserveX);
+  const ry = wireAmount(ev.reserveY);
+  const spot = ry / rx;
+  const flow = Math.fround(ev.flowCaptured);
+  const side0 = ev.side === 0;
+  viewWriteF64(v, EXT_SLOT.lastSide, side0 ? 1 : -1);
+  viewWriteF64(v, EXT_SLOT.lastRetail, flow > 0 ? 1 : 0);
+  // Side 0 pays Y in, side 1 pays X in.
+  const reserveIn = side0 ? ry : rx;
+  viewWriteF64(v, EXT_SLOT.lastSize, reserveIn > 0 ? wireAmount(ev.inputAmount) / reserveIn : 0);
+
+  // The list holds every pool but this one, normalizer last, cut after 8 entries: the
+  // normalizer is entry nStrategies - 2 if that is below 8, the strategies come before it.
+  const prices = ev.competingSpotPrices;
+  const listed = Math.min(8, prices.length);
+  const normIndex = ev.nStrategies - 2;
+  const strategies = Math.min(listed, normIndex);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let k = 0; k < strategies; k++) {
+    const p = Math.fround(prices[k]);
+    // A NaN spot (padding) fails both comparisons and is skipped.
+    if (p < lo) lo = p;
+    if (p > hi) hi = p;
+  }
+  viewWriteF64(
+    v,
+    EXT_SLOT.spotVsNormalizer,
+    normIndex >= 0 && normIndex < listed ? logRatio(spot, Math.fround(prices[normIndex])) : 0,
+  );
+  viewWriteF64(v, EXT_SLOT.spotVsMin, lo < Infinity ? logRatio(spot, lo) : 0);
+  viewWriteF64(v, EXT_SLOT.spotVsMax, hi > -Infinity ? logRatio(spot, hi) : 0);
+
+  const seen = viewReadF64(v, EXT_SLOT.tradesSeen);
+  let ema0 = viewReadF64(v, EXT_SLOT.flowEma0);
+  let ema1 = viewReadF64(v, EXT_SLOT.flowEma1);
+  if (seen === 0) {
+    // Both sides start from the seed's initial flow estimate, as flowEma does.
+    ema0 = INITIAL_FLOW_EMA;
+    ema1 = INITIAL_FLOW_EMA;
+  } else {
+    viewWriteF64(v, EXT_SLOT.prevTradeStep, viewReadF64(v, EXT_SLOT.lastTradeStep));
+  }
+  if (side0) ema0 = 0.1 * flow + 0.9 * ema0;
+  else ema1 = 0.1 * flow + 0.9 * ema1;
+  viewWriteF64(v, EXT_SLOT.flowEma0, ema0);
+  viewWriteF64(v, EXT_SLOT.flowEma1, ema1);
+  viewWriteF64(v, EXT_SLOT.lastTradeStep, ev.simStep);
+  viewWriteF64(v, EXT_SLOT.tradesSeen, seen < 2 ? seen + 1 : 2);
+}
+
+/** The extended features' epoch update: the edge of the epoch just completed, exact (f64 on the wire). */
+export function updateExtendedEpoch(v: DataView, epochEdge: number): void {
+  viewWriteF64(v, EXT_SLOT.lastEpochEdge, epochEdge);
+}
+
+/** The extended features at a decision (spec §6.3), unscaled. */
+export interface ExtendedFeatures {
+  /** +1 side 0, -1 side 1, 0 before any trade. */
+  lastSide: number;
+  /** 1 if the last trade was retail, else 0. */
+  lastRetail: number;
+  /** Last trade's input / reserve of the input asset after it. */
+  lastSize: number;
+  /** ln(spot / normalizer spot), ln(spot / lowest and highest competing strategy spot), at the last trade. */
+  spotVsNormalizer: number;
+  spotVsMin: number;
+  spotVsMax: number;
+  /** Steps from the last trade to this decision (0 at a swap decision and before any trade). */
+  stepsSinceTrade: number;
+  /** Steps between the last two trades (0 until there are two). */
+  tradeGap: number;
+  /** Steps from the previous decision to this one (the reset decision is step 0). */
+  stepsSinceDecision: number;
+  /** EMA of the flow captured over side-0 and side-1 trades (0.5 before any trade). */
+  flowEma0: number;
+  flowEma1: number;
+  /** Edge of the last completed epoch (0 during the first). */
+  lastEpochEdge: number;
+}
+
+/** The extended features from an agent pool's storage, read at a decision. */
+export function viewReadExtended(v: DataView): ExtendedFeatures {
+  const seen = viewReadF64(v, EXT_SLOT.tradesSeen);
+  const decisionStep = viewReadF64(v, AGENT_SLOT.lastDecisionStep);
+  const lastTrade = viewReadF64(v, EXT_SLOT.lastTradeStep);
+  return {
+    lastSide: viewReadF64(v, EXT_SLOT.lastSide),
+    lastRetail: viewReadF64(v, EXT_SLOT.lastRetail),
+    lastSize: viewReadF64(v, EXT_SLOT.lastSize),
+    spotVsNormalizer: viewReadF64(v, EXT_SLOT.spotVsNormalizer),
+    spotVsMin: viewReadF64(v, EXT_SLOT.spotVsMin),
+    spotVsMax: viewReadF64(v, EXT_SLOT.spotVsMax),
+    stepsSinceTrade: seen > 0 ? decisionStep - lastTrade : 0,
+    tradeGap: seen > 1 ? lastTrade - viewReadF64(v, EXT_SLOT.prevTradeStep) : 0,
+    stepsSinceDecision: decisionStep - viewReadF64(v, EXT_SLOT.prevDecisionStep),
+    flowEma0: seen > 0 ? viewReadF64(v, EXT_SLOT.flowEma0) : INITIAL_FLOW_EMA,
+    flowEma1: seen > 0 ? viewReadF64(v, EXT_SLOT.flowEma1) : INITIAL_FLOW_EMA,
+    lastEpochEdge: viewReadF64(v, EXT_SLOT.lastEpochEdge),
   };
 }

@@ -2,7 +2,8 @@
  * The policy's view of the market and its hold on it (spec §6): features -> observation
  * (scaled and clipped to the observation space, documented in docs/gym.md), action -> fee.
  */
-import type { AgentFeatures } from "./features.js";
+import { detLog } from "./detmath.js";
+import type { AgentFeatures, ExtendedFeatures } from "./features.js";
 
 /** obs = [min(10, 100*sigma_hat), flow_ema, w, epoch_step/epochLen, n_pools/17]. */
 export const SIGMA_OBS_SCALE = 100;
@@ -27,4 +28,49 @@ export function observationFromFeatures(
 export function actionToFeeBps(a: number, feeMinBps: number, feeMaxBps: number): number {
   const c = Math.min(1, Math.max(-1, a));
   return feeMinBps + ((c + 1) / 2) * (feeMaxBps - feeMinBps);
+}
+
+/** Which observation a policy sees (spec §6.3): the seed's five features, or those and the extended ones. */
+export type ObservationKind = "seed" | "extended";
+/** Observation length of each kind. */
+export const OBSERVATION_SIZE: Readonly<Record<ObservationKind, number>> = { seed: 5, extended: 17 };
+
+/** Log ratios of spots are observed in percent (x100), clipped to +-5 (5%). */
+export const SPOT_RATIO_OBS_SCALE = 100;
+export const SPOT_RATIO_OBS_MAX = 5;
+/** Step counts between trades are observed over 100 steps, clipped to 1. */
+export const TRADE_STEPS_OBS_SCALE = 100;
+/** The last epoch's edge is observed over 100 (edges are tens to hundreds of Y), clipped to +-10. */
+export const EPOCH_EDGE_OBS_SCALE = 100;
+export const EPOCH_EDGE_OBS_MAX = 10;
+
+function clip(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}
+
+/**
+ * The extended observation (spec §6.3): the seed's five values, then the extended features
+ * scaled and clipped. The trade size is observed on a log scale: 1 + log10(size) / 5 in [0, 1]
+ * (1e-5 of the reserve or less -> 0, the whole reserve -> 1).
+ */
+export function extendedObservation(
+  f: AgentFeatures,
+  x: ExtendedFeatures,
+  epochLen: number,
+  out: Float32Array = new Float32Array(17),
+): Float32Array {
+  observationFromFeatures(f, epochLen, out);
+  out[5] = x.lastSide;
+  out[6] = x.lastRetail;
+  out[7] = x.lastSize > 0 ? clip(1 + detLog(x.lastSize) / Math.LN10 / 5, 0, 1) : 0;
+  out[8] = clip(x.spotVsNormalizer * SPOT_RATIO_OBS_SCALE, -SPOT_RATIO_OBS_MAX, SPOT_RATIO_OBS_MAX);
+  out[9] = clip(x.spotVsMin * SPOT_RATIO_OBS_SCALE, -SPOT_RATIO_OBS_MAX, SPOT_RATIO_OBS_MAX);
+  out[10] = clip(x.spotVsMax * SPOT_RATIO_OBS_SCALE, -SPOT_RATIO_OBS_MAX, SPOT_RATIO_OBS_MAX);
+  out[11] = clip(x.stepsSinceTrade / TRADE_STEPS_OBS_SCALE, 0, 1);
+  out[12] = clip(x.tradeGap / TRADE_STEPS_OBS_SCALE, 0, 1);
+  out[13] = clip(x.stepsSinceDecision / epochLen, 0, 1);
+  out[14] = clip(x.flowEma0, 0, 1);
+  out[15] = clip(x.flowEma1, 0, 1);
+  out[16] = clip(x.lastEpochEdge / EPOCH_EDGE_OBS_SCALE, -EPOCH_EDGE_OBS_MAX, EPOCH_EDGE_OBS_MAX);
+  return out;
 }

@@ -4,8 +4,20 @@
  * a checkpoint (agents/policy-strategy.ts) and `propamm export` inlines it, so both give exactly
  * the env's results for the same policy and seeds.
  */
-import { type AgentFeatures, initialFeatures, viewReadFeatures } from "./features.js";
-import { actionToFeeBps, observationFromFeatures } from "./mapping.js";
+import {
+  type AgentFeatures,
+  type ExtendedFeatures,
+  initialFeatures,
+  viewReadExtended,
+  viewReadFeatures,
+} from "./features.js";
+import {
+  type ObservationKind,
+  OBSERVATION_SIZE,
+  actionToFeeBps,
+  extendedObservation,
+  observationFromFeatures,
+} from "./mapping.js";
 import { type MlpWeights, mlpForward } from "./mlp.js";
 import { type AgentHooks, type AgentSwapEvent, agentHooks, writeAgentFees } from "./schedule.js";
 
@@ -20,22 +32,33 @@ export interface PolicyDeployment {
   /** The action range [-1, 1] maps linearly onto [feeMinBps, feeMaxBps]. */
   feeMinBps: number;
   feeMaxBps: number;
+  /** The observation the policy was trained on (spec §6.3). */
+  observation: ObservationKind;
 }
 
-/** The policy's fees (bps) for some features; obs and action are scratch buffers. */
+/** The extended features before any hook ran: what a pool's zeroed storage reads as. */
+const INITIAL_EXTENDED: ExtendedFeatures = viewReadExtended(new DataView(new ArrayBuffer(1024)));
+
+/**
+ * The policy's fees (bps) for some features (`extended` is read only by a policy on the
+ * extended observation); obs and action are scratch buffers.
+ */
 export function policyFees(
   p: PolicyDeployment,
   features: AgentFeatures,
+  extended: ExtendedFeatures,
   obs: Float32Array,
   action: Float64Array,
 ): [number, number] {
-  mlpForward(p.mlp, observationFromFeatures(features, p.trainEpochLen, obs), action);
+  if (p.observation === "extended") extendedObservation(features, extended, p.trainEpochLen, obs);
+  else observationFromFeatures(features, p.trainEpochLen, obs);
+  mlpForward(p.mlp, obs, action);
   return [actionToFeeBps(action[0], p.feeMinBps, p.feeMaxBps), actionToFeeBps(action[1], p.feeMinBps, p.feeMaxBps)];
 }
 
 /** The agent pool deciding with the policy, in a simulation of `nStrategies` strategies and epochs of `epochLen`. */
 export function policyAgent(p: PolicyDeployment, nStrategies: number, epochLen: number): AgentHooks<AgentSwapEvent> {
-  const obs = new Float32Array(5);
+  const obs = new Float32Array(OBSERVATION_SIZE[p.observation]);
   const action = new Float64Array(2);
   const fallback = initialFeatures(nStrategies);
   return agentHooks({
@@ -44,9 +67,11 @@ export function policyAgent(p: PolicyDeployment, nStrategies: number, epochLen: 
     epochLen,
     // The reset decision: no hook runs before the first quote, so its fees are kept in the
     // hooks (as they would read back from storage) until the first hook writes them.
-    initialFeesBps: policyFees(p, fallback, obs, action),
+    initialFeesBps: policyFees(p, fallback, INITIAL_EXTENDED, obs, action),
+    extended: p.observation === "extended",
     decide: (_kind, _step, _storage, v) => {
-      const [f0, f1] = policyFees(p, viewReadFeatures(v, fallback), obs, action);
+      const extended = p.observation === "extended" ? viewReadExtended(v) : INITIAL_EXTENDED;
+      const [f0, f1] = policyFees(p, viewReadFeatures(v, fallback), extended, obs, action);
       writeAgentFees(v, f0, f1);
     },
   });

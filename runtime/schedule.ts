@@ -6,9 +6,16 @@
  * every epoch boundary. At a decision the hook calls `decide`, which writes the new fees
  * (in the gym it pauses the simulation until the agent's action is in storage).
  */
-import { INITIAL_VOL, type TradeFeatureEvent, updateFeatures } from "./features.js";
+import {
+  type ExtendedTradeEvent,
+  INITIAL_VOL,
+  updateExtendedEpoch,
+  updateExtendedFeatures,
+  updateFeatures,
+} from "./features.js";
 import {
   AGENT_SLOT,
+  EXT_SLOT,
   SLOT,
   StorageViews,
   viewReadF64,
@@ -22,8 +29,7 @@ import {
 export type DecisionKind = "reset" | "swap" | "epoch";
 
 /** What the agent pool reads from an after-swap event. */
-export interface AgentSwapEvent extends TradeFeatureEvent {
-  simStep: number;
+export interface AgentSwapEvent extends ExtendedTradeEvent {
   epochStep: number;
   nStrategies: number;
   capitalWeight: number;
@@ -32,6 +38,7 @@ export interface AgentSwapEvent extends TradeFeatureEvent {
 /** What the agent pool reads from an epoch-boundary event. */
 export interface AgentEpochEvent {
   epochNumber: number;
+  epochEdge: number;
   capitalWeight: number;
 }
 
@@ -55,6 +62,11 @@ export interface AgentHookOptions<E extends AgentSwapEvent> {
    * reset decision into storage itself (the gym), and the fee slots are always in force.
    */
   initialFeesBps: [number, number] | null;
+  /**
+   * Keep the extended features (spec §6.3) in storage too. Off, the pool's storage is exactly
+   * what it was before they existed (a policy on the seed observation writes nothing more).
+   */
+  extended: boolean;
   /** Called inside the hook at each decision event, after the features are updated. */
   decide(kind: DecisionKind, simStep: number, storage: Uint8Array, view: DataView, event: E | undefined): void;
 }
@@ -78,6 +90,7 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
   const hookViews = new StorageViews();
   const quoteViews = new StorageViews();
   const interval = opts.decisionInterval;
+  const extended = opts.extended;
   const initialBps = opts.initialFeesBps;
   // The initial fees exactly as they would read back from storage (u64 WAD, floored).
   const initial = initialBps === null ? null : storedFeeFractions(initialBps);
@@ -114,7 +127,10 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
       viewWriteF64(v, SLOT.capitalWeight, Math.fround(ev.capitalWeight));
       viewWriteF64(v, AGENT_SLOT.epochStep, ev.epochStep);
       viewWriteF64(v, AGENT_SLOT.nPools, ev.nStrategies);
-      if (ev.simStep - viewReadF64(v, AGENT_SLOT.lastDecisionStep) >= interval) {
+      if (extended) updateExtendedFeatures(v, ev);
+      const last = viewReadF64(v, AGENT_SLOT.lastDecisionStep);
+      if (ev.simStep - last >= interval) {
+        if (extended) viewWriteF64(v, EXT_SLOT.prevDecisionStep, last);
         viewWriteF64(v, AGENT_SLOT.lastDecisionStep, ev.simStep);
         opts.decide("swap", ev.simStep, storage, v, ev);
       }
@@ -129,6 +145,10 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
       viewWriteF64(v, SLOT.capitalWeight, Math.fround(ev.capitalWeight));
       viewWriteU64(v, SLOT.epochNumber, ev.epochNumber);
       viewWriteF64(v, AGENT_SLOT.epochStep, 0);
+      if (extended) {
+        updateExtendedEpoch(v, ev.epochEdge);
+        viewWriteF64(v, EXT_SLOT.prevDecisionStep, viewReadF64(v, AGENT_SLOT.lastDecisionStep));
+      }
       // The boundary follows the epoch's last step; the event does not carry it, the config does.
       const step = (ev.epochNumber + 1) * opts.epochLen - 1;
       viewWriteF64(v, AGENT_SLOT.lastDecisionStep, step);

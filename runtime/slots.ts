@@ -37,6 +37,39 @@ export const AGENT_SLOT = {
   feesSet: 11,
 } as const;
 
+/**
+ * Storage slots of the extended observation (spec §6.3), written only by an agent pool that
+ * observes it, so a pool with the seed observation keeps exactly the storage it always had.
+ */
+export const EXT_SLOT = {
+  /** Side of the last trade: +1 side 0 (the trader paid Y), -1 side 1, 0 before any trade (f64). */
+  lastSide: 12,
+  /** 1 if the last trade was a retail order (flow captured > 0), 0 for an arbitrage (f64). */
+  lastRetail: 13,
+  /** The last trade's input over the pool's reserve of the input asset after it (f64). */
+  lastSize: 14,
+  /** ln(spot / normalizer spot) at the last trade; 0 when the event does not carry it (f64). */
+  spotVsNormalizer: 15,
+  /** ln(spot / lowest competing strategy spot) at the last trade; 0 without one (f64). */
+  spotVsMin: 16,
+  /** ln(spot / highest competing strategy spot) at the last trade; 0 without one (f64). */
+  spotVsMax: 17,
+  /** Step of the last trade (f64). */
+  lastTradeStep: 18,
+  /** Step of the trade before it (f64). */
+  prevTradeStep: 19,
+  /** Step of the decision before the last one (f64): 0 for the reset decision. */
+  prevDecisionStep: 20,
+  /** EMA of the flow captured over side-0 trades (f64). */
+  flowEma0: 21,
+  /** EMA of the flow captured over side-1 trades (f64). */
+  flowEma1: 22,
+  /** The pool's edge over the last completed epoch, from the epoch event (f64). */
+  lastEpochEdge: 23,
+  /** Trades seen, capped at 2 (f64): tells "no trade" and "one trade" from a real gap. */
+  tradesSeen: 24,
+} as const;
+
 /** 1e14 WAD units per basis point (1e18 = 100%). */
 export const WAD_PER_BPS = 1e14;
 

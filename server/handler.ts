@@ -13,7 +13,7 @@ import {
   type WireErrorCode,
 } from "../env/errors.js";
 import { type StepInfo } from "../gym/env.js";
-import { OBSERVATION_SPACE, ACTION_SPACE } from "../gym/env.js";
+import { OBSERVATION_SPACE, ACTION_SPACE, DEFAULT_ENV_CONFIG, observationSpace } from "../gym/env.js";
 import { VectorEnv, type AutoresetMode, type VectorStepInfo } from "../gym/vector-env.js";
 import { loadStrategy } from "../arena/loader.js";
 import { builtinSource } from "../env/builtins/index.js";
@@ -312,7 +312,7 @@ export class RequestHandler {
     return {
       env_id: s.id,
       num_envs: n,
-      observation_space: OBSERVATION_SPACE.toJSON(),
+      observation_space: observationSpace(config.observation ?? DEFAULT_ENV_CONFIG.observation).toJSON(),
       action_space: ACTION_SPACE.toJSON(),
       autoreset_mode: mode,
     };
@@ -418,7 +418,7 @@ export class RequestHandler {
         ? await s.env.resetAsync(args, this.pause, this.limits.sliceMs)
         : await s.env.reset(args);
     return this.remember(s, id, {
-      observations: encodeArray(r.observations, "float32", [n, 5]),
+      observations: encodeArray(r.observations, "float32", [n, r.observations.length / n]),
       infos: r.infos.map(infoToWire),
     });
   }
@@ -488,7 +488,7 @@ export class RequestHandler {
         ? await s.env.stepAsync(values, this.pause, this.limits.sliceMs)
         : await s.env.step(values);
     return this.remember(s, id, {
-      observations: encodeArray(r.observations, "float32", [n, 5]),
+      observations: encodeArray(r.observations, "float32", [n, r.observations.length / n]),
       rewards: encodeArray(r.rewards, "float64", [n]),
       terminated: encodeArray(r.terminated, "uint8", [n]),
       truncated: encodeArray(r.truncated, "uint8", [n]),

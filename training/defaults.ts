@@ -5,9 +5,10 @@
  */
 import type { RandomStream } from "../env/rng.js";
 import { mlpShapes } from "../agents/mlp.js";
+import { OBSERVATION_SIZE } from "../runtime/mapping.js";
 
-/** The observation's features (spec §6). */
-export const OBS_SIZE = 5;
+/** The seed observation's features (spec §6.3); the extended observation has OBSERVATION_SIZE.extended. */
+export const OBS_SIZE = OBSERVATION_SIZE.seed;
 /** The two side fees' actions. */
 export const ACTION_SIZE = 2;
 /** Normalised observations are clipped to [-OBS_CLIP, OBS_CLIP] (ES; PPO has it as `obsClip`). */
@@ -26,9 +27,9 @@ export function drawTrainingSeed(rng: RandomStream): number {
   return TRAIN_SEED_MIN + Math.floor(rng.uniform() * (2 ** 31 - TRAIN_SEED_MIN));
 }
 
-/** Layer sizes of a network from the observation through `hidden` to `outputs` values. */
-export function networkSizes(hidden: readonly number[], outputs = ACTION_SIZE): number[] {
-  return [OBS_SIZE, ...hidden, outputs];
+/** Layer sizes of a network from an observation of `obsSize` values through `hidden` to `outputs` values. */
+export function networkSizes(obsSize: number, hidden: readonly number[], outputs = ACTION_SIZE): number[] {
+  return [obsSize, ...hidden, outputs];
 }
 
 /**

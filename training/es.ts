@@ -24,7 +24,8 @@ import {
 } from "../agents/mlp.js";
 import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { loadTf } from "./backend.js";
-import { drawTrainingSeed, initParams, networkSizes, OBS_CLIP, OBS_SIZE } from "./defaults.js";
+import { OBSERVATION_SIZE } from "../runtime/mapping.js";
+import { drawTrainingSeed, initParams, networkSizes, OBS_CLIP } from "./defaults.js";
 import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
 import type { RolloutPool } from "./rollout-pool.js";
 import type { RolloutResult, RolloutTask } from "./rollout.js";
@@ -76,8 +77,10 @@ export class EsAlgorithm implements TrainingAlgorithm {
     readonly feeRange: [number, number],
     private readonly pool: RolloutPool,
     resume?: { dir: string; state: CheckpointState },
+    /** Values in the env's observation (5 for the seed observation, 17 for the extended one). */
+    private readonly obsSize: number = OBSERVATION_SIZE.seed,
   ) {
-    this.sizes = networkSizes(config.hidden);
+    this.sizes = networkSizes(obsSize, config.hidden);
     if (!Number.isInteger(config.population) || config.population < 2 || config.population % 2 !== 0) {
       throw new ConfigError(`population must be an even integer >= 2 (got ${config.population})`);
     }
@@ -96,12 +99,12 @@ export class EsAlgorithm implements TrainingAlgorithm {
       }
       this.state = state;
       this.rng = new RandomStream(`es:${seed}`, state.rng);
-      this.obsStats = new RunningStats(OBS_SIZE, state.obsNorm);
+      this.obsStats = new RunningStats(obsSize, state.obsNorm);
     } else {
       this.rng = new RandomStream(`es:${seed}`, true);
       const bias = feeToAction(config.initialFeeBps, feeRange[0], feeRange[1]);
       const params = initParams(this.sizes, this.rng, 0.01, bias);
-      this.obsStats = new RunningStats(OBS_SIZE);
+      this.obsStats = new RunningStats(obsSize);
       this.state = {
         generation: 0,
         timesteps: 0,
@@ -252,11 +255,11 @@ export class EsAlgorithm implements TrainingAlgorithm {
 
   private updateObsStats(results: RolloutResult[]): void {
     let count = 0;
-    const sum = new Float64Array(OBS_SIZE);
-    const sumSq = new Float64Array(OBS_SIZE);
+    const sum = new Float64Array(this.obsSize);
+    const sumSq = new Float64Array(this.obsSize);
     for (const r of results) {
       count += r.decisions;
-      for (let i = 0; i < OBS_SIZE; i++) {
+      for (let i = 0; i < this.obsSize; i++) {
         sum[i] += r.obsSum[i];
         sumSq[i] += r.obsSumSq[i];
       }

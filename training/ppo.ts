@@ -30,7 +30,7 @@ import { loadStrategy } from "../arena/loader.js";
 import { mean as meanOf } from "../arena/stats.js";
 import type { AlgorithmCheckpoint, IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { loadTf, type Tf } from "./backend.js";
-import { ACTION_SIZE, drawTrainingSeed, initParams, networkSizes, OBS_SIZE } from "./defaults.js";
+import { ACTION_SIZE, drawTrainingSeed, initParams, networkSizes } from "./defaults.js";
 import { type ConfigOf, defaultsOf, hp } from "./hyperparameters.js";
 import { runEpisode } from "./rollout.js";
 import { envOnly, EpisodeEnvs, type TrainingEnvConfig } from "./opponent-pool.js";
@@ -122,6 +122,8 @@ export class PpoAlgorithm implements TrainingAlgorithm {
   private readonly pooled: EpisodeEnvs | null;
   private readonly rng: RandomStream;
   private readonly obsStats: RunningStats;
+  /** Values in the env's observation (5 seed, 17 extended). */
+  private readonly obsSize: number;
   private readonly restored: Promise<void>;
   private counters = { iteration: 0, timesteps: 0, episodes: 0 };
 
@@ -153,11 +155,12 @@ export class PpoAlgorithm implements TrainingAlgorithm {
     pooled: EpisodeEnvs | null,
   ) {
     this.pooled = pooled;
-    this.actorSizes = networkSizes(config.hidden);
-    this.criticSizes = networkSizes(config.hidden, 1);
+    this.envs = Array.from({ length: config.numEnvs }, () => new PropAmmEnv(envConfig));
+    this.obsSize = this.envs[0].observationSpace.shape[0];
+    this.actorSizes = networkSizes(this.obsSize, config.hidden);
+    this.criticSizes = networkSizes(this.obsSize, config.hidden, 1);
     this.actor = buildMlp(tf, this.actorSizes, config.activation, "policy");
     this.critic = buildMlp(tf, this.criticSizes, config.activation, "critic");
-    this.envs = Array.from({ length: config.numEnvs }, () => new PropAmmEnv(envConfig));
     const feeMin = this.envs[0].config.feeMinBps;
     const feeMax = this.envs[0].config.feeMaxBps;
     if (state) {
@@ -165,7 +168,7 @@ export class PpoAlgorithm implements TrainingAlgorithm {
       setFlatWeights(tf, this.actor, state.actor);
       setFlatWeights(tf, this.critic, state.critic);
       this.logStd = tf.variable(tf.tensor1d(state.logStd), true, "log_std");
-      this.obsStats = new RunningStats(OBS_SIZE, state.obsNorm);
+      this.obsStats = new RunningStats(this.obsSize, state.obsNorm);
       this.counters = { iteration: state.iteration, timesteps: state.timesteps, episodes: state.episodes };
     } else {
       this.rng = new RandomStream(`ppo:${seed}`, true);
@@ -173,7 +176,7 @@ export class PpoAlgorithm implements TrainingAlgorithm {
       setFlatWeights(tf, this.actor, initParams(this.actorSizes, this.rng, 0.01, bias));
       setFlatWeights(tf, this.critic, initParams(this.criticSizes, this.rng, 1, 0));
       this.logStd = tf.variable(tf.fill([ACTION_SIZE], config.initLogStd), true, "log_std");
-      this.obsStats = new RunningStats(OBS_SIZE);
+      this.obsStats = new RunningStats(this.obsSize);
     }
     this.optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, 1e-5);
     // Adam's setWeights is asynchronous: everything that reads or updates waits for it.
@@ -229,16 +232,16 @@ export class PpoAlgorithm implements TrainingAlgorithm {
 
     const buf: Transitions = { obs: [], rawObs: [], act: [], logp: [], val: [], adv: [], ret: [] };
     // Per-step scratch, allocated once: the env reads `action` before the next act overwrites it.
-    const norm = new Float64Array(OBS_SIZE);
+    const norm = new Float64Array(this.obsSize);
     const mean = new Float64Array(ACTION_SIZE);
     const value = new Float64Array(1);
     const action = new Float64Array(ACTION_SIZE);
     const sampler: Agent = {
       name: "ppo sampler",
       act: (observation) => {
-        for (let i = 0; i < OBS_SIZE; i++) buf.rawObs.push(observation[i]);
+        for (let i = 0; i < this.obsSize; i++) buf.rawObs.push(observation[i]);
         actorEval.normalize(observation, norm);
-        for (let i = 0; i < OBS_SIZE; i++) buf.obs.push(norm[i]);
+        for (let i = 0; i < this.obsSize; i++) buf.obs.push(norm[i]);
         actorEval.act(observation, mean);
         criticEval.act(observation, value);
         let logp = 0;
@@ -329,7 +332,7 @@ export class PpoAlgorithm implements TrainingAlgorithm {
           mbAdv = mbAdv.map((a) => (a - m) / (s + 1e-8));
         }
         const stats = tf.tidy(() => {
-          const o = tf.tensor2d(pick(buf.obs, OBS_SIZE), [mb.length, OBS_SIZE]);
+          const o = tf.tensor2d(pick(buf.obs, this.obsSize), [mb.length, this.obsSize]);
           const a = tf.tensor2d(pick(buf.act, ACTION_SIZE), [mb.length, ACTION_SIZE]);
           const oldLogp = tf.tensor1d(pick(buf.logp, 1));
           const advT = tf.tensor1d(mbAdv);

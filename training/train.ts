@@ -29,6 +29,7 @@ import type { RolloutResult } from "./rollout.js";
 import { flatFromSpec } from "../agents/mlp.js";
 import type { IterationMetrics, TrainingAlgorithm } from "./algorithm.js";
 import { HELD_OUT_SEED_BASE } from "./defaults.js";
+import { OBSERVATION_SIZE } from "../runtime/mapping.js";
 import { EsAlgorithm } from "./es.js";
 import { applyHyper } from "./hyperparameters.js";
 import { MetricsLog } from "./metrics.js";
@@ -113,7 +114,8 @@ async function createAlgorithm(
       EsAlgorithm.defaults(),
       resume ? (resume.state.config as Record<string, unknown>) : o.hyper,
     );
-    return new EsAlgorithm(config, o.seed, feeRange, pool, resume);
+    const observation = env.observation ?? DEFAULT_ENV_CONFIG.observation;
+    return new EsAlgorithm(config, o.seed, feeRange, pool, resume, OBSERVATION_SIZE[observation]);
   }
   const config = applyHyper(
     PpoAlgorithm.defaults(),
@@ -299,6 +301,7 @@ async function loop(
       feeMaxBps: envFull.feeMaxBps,
       decisionInterval: envFull.decisionInterval,
       epochLen: simConfig.epochLen,
+      observation: envFull.observation,
     };
     const full: CheckpointState = {
       format: CHECKPOINT_FORMAT,

@@ -3,12 +3,17 @@
  * policy runs too. At a decision the hook calls `decide`, which in the gym pauses the
  * simulation until the agent's action has been written to storage.
  */
-import { type AgentFeatures, viewReadFeatures } from "../../runtime/features.js";
+import {
+  type AgentFeatures,
+  type ExtendedFeatures,
+  viewReadExtended,
+  viewReadFeatures,
+} from "../../runtime/features.js";
 import { type DecisionKind, agentHooks, writeAgentFees } from "../../runtime/schedule.js";
 import type { AfterSwapEvent, Strategy } from "../strategy.js";
 
 export { AGENT_SLOT } from "../../runtime/slots.js";
-export { type AgentFeatures, initialFeatures } from "../../runtime/features.js";
+export { type AgentFeatures, type ExtendedFeatures, initialFeatures } from "../../runtime/features.js";
 export type { DecisionKind } from "../../runtime/schedule.js";
 
 export const AGENT_NAME = "Agent";
@@ -26,6 +31,11 @@ export function readFeatures(storage: Uint8Array, fallback: AgentFeatures): Agen
   return viewReadFeatures(view(storage), fallback);
 }
 
+/** The extended features (spec §6.3) from the agent pool's storage; meaningful when the pool keeps them. */
+export function readExtendedFeatures(storage: Uint8Array): ExtendedFeatures {
+  return viewReadExtended(view(storage));
+}
+
 export interface AgentOptions {
   decisionInterval: number;
   epochLen: number;
@@ -35,6 +45,8 @@ export interface AgentOptions {
    * reset action into storage itself and leaves this unset (0 bps until then, never quoted).
    */
   initialFeesBps?: [number, number];
+  /** Keep the extended features in storage (spec §6.3; default false: the seed observation). */
+  extended?: boolean;
   /** Called inside the hook at each decision event (after the features are updated). */
   decide: (kind: DecisionKind, simStep: number, storage: Uint8Array, event?: AfterSwapEvent) => void;
   name?: string;
@@ -46,6 +58,7 @@ export function agentPool(opts: AgentOptions): Strategy {
     decisionInterval: opts.decisionInterval,
     epochLen: opts.epochLen,
     initialFeesBps: opts.initialFeesBps ?? null,
+    extended: opts.extended ?? false,
     decide: (kind, simStep, storage, _view, event) => opts.decide(kind, simStep, storage, event),
   });
 }

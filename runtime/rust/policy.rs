@@ -201,6 +201,20 @@ const SLOT_LAST_DECISION: usize = 8; // step of the last decision (f64)
 const SLOT_EPOCH_STEP: usize = 9; // epoch step at the last event (f64): 0 after a boundary
 const SLOT_N_POOLS: usize = 10; // pools incl. the normalizer, as the events report it (f64)
 const SLOT_FEES_SET: usize = 11; // 1 once a decision has written the fee slots (u64)
+                                 // The extended observation's slots (runtime/slots.ts EXT_SLOT), written only when EXTENDED.
+const SLOT_LAST_SIDE: usize = 12; // +1 side 0, -1 side 1, 0 before any trade (f64)
+const SLOT_LAST_RETAIL: usize = 13; // 1 retail, 0 arbitrage (f64)
+const SLOT_LAST_SIZE: usize = 14; // input / reserve of the input asset after the trade (f64)
+const SLOT_SPOT_VS_NORM: usize = 15; // ln(spot / normalizer spot) (f64)
+const SLOT_SPOT_VS_MIN: usize = 16; // ln(spot / lowest competing strategy spot) (f64)
+const SLOT_SPOT_VS_MAX: usize = 17; // ln(spot / highest competing strategy spot) (f64)
+const SLOT_LAST_TRADE_STEP: usize = 18; // (f64)
+const SLOT_PREV_TRADE_STEP: usize = 19; // (f64)
+const SLOT_PREV_DECISION: usize = 20; // step of the decision before the last one (f64)
+const SLOT_FLOW_EMA0: usize = 21; // EMA of flow captured over side-0 trades (f64)
+const SLOT_FLOW_EMA1: usize = 22; // EMA of flow captured over side-1 trades (f64)
+const SLOT_LAST_EPOCH_EDGE: usize = 23; // edge of the last completed epoch (f64)
+const SLOT_TRADES_SEEN: usize = 24; // trades seen, capped at 2 (f64)
 
 const WAD_PER_BPS: f64 = 1e14;
 const TWO_64: f64 = 18446744073709551616.0;
@@ -351,7 +365,7 @@ fn reset_fees_bps() -> (f64, f64) {
             f64::from_bits(RESET_FEE1.load(Ordering::Relaxed)),
         );
     }
-    let fees = decide(&initial_features());
+    let fees = decide(&initial_features(), &read_extended(&[0u8; STORAGE_BYTES]));
     RESET_FEE0.store(fees.0.to_bits(), Ordering::Relaxed);
     RESET_FEE1.store(fees.1.to_bits(), Ordering::Relaxed);
     RESET_READY.store(true, Ordering::Release);
@@ -391,6 +405,169 @@ fn update_features(st: &mut Storage, reserve_x: f64, reserve_y: f64, flow_captur
     set_slot_f64(st, SLOT_LAST_SPOT, spot);
     let trades = slot_u64(st, SLOT_TRADES);
     set_slot_u64(st, SLOT_TRADES, trades + 1.0);
+}
+
+/// ln(a / b), or 0 when the ratio is not a positive finite number.
+fn log_ratio(a: f64, b: f64) -> f64 {
+    let r = a / b;
+    if r > 0.0 && r < f64::INFINITY {
+        det_log(r)
+    } else {
+        0.0
+    }
+}
+
+/// The extended features' after-swap updates (runtime/features.ts updateExtendedFeatures).
+fn update_extended(
+    d: &[u8],
+    st: &mut Storage,
+    reserve_x: f64,
+    reserve_y: f64,
+    flow_captured: f64,
+    sim_step: f64,
+) {
+    let spot = reserve_y / reserve_x;
+    let side0 = d[AS_SIDE] == 0;
+    set_slot_f64(st, SLOT_LAST_SIDE, if side0 { 1.0 } else { -1.0 });
+    set_slot_f64(
+        st,
+        SLOT_LAST_RETAIL,
+        if flow_captured > 0.0 { 1.0 } else { 0.0 },
+    );
+    let reserve_in = if side0 { reserve_y } else { reserve_x };
+    let input = from_nano(read_u64(d, AS_INPUT));
+    set_slot_f64(
+        st,
+        SLOT_LAST_SIZE,
+        if reserve_in > 0.0 {
+            input / reserve_in
+        } else {
+            0.0
+        },
+    );
+
+    // The list holds every pool but this one, normalizer last, cut after 8 entries: the
+    // normalizer is entry n_strategies - 2 if that is below 8, the strategies come before it.
+    let listed = 8;
+    let norm_index = d[AS_N_STRATEGIES] as i64 - 2;
+    let strategies = if listed < norm_index {
+        listed
+    } else {
+        norm_index
+    };
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    let mut k = 0;
+    while k < strategies {
+        let p = read_f32(d, AS_COMPETING + 4 * k as usize);
+        if p < lo {
+            lo = p;
+        }
+        if p > hi {
+            hi = p;
+        }
+        k += 1;
+    }
+    let vs_norm = if norm_index >= 0 && norm_index < listed {
+        log_ratio(spot, read_f32(d, AS_COMPETING + 4 * norm_index as usize))
+    } else {
+        0.0
+    };
+    set_slot_f64(st, SLOT_SPOT_VS_NORM, vs_norm);
+    set_slot_f64(
+        st,
+        SLOT_SPOT_VS_MIN,
+        if lo < f64::INFINITY {
+            log_ratio(spot, lo)
+        } else {
+            0.0
+        },
+    );
+    set_slot_f64(
+        st,
+        SLOT_SPOT_VS_MAX,
+        if hi > f64::NEG_INFINITY {
+            log_ratio(spot, hi)
+        } else {
+            0.0
+        },
+    );
+
+    let seen = slot_f64(st, SLOT_TRADES_SEEN);
+    let mut ema0 = slot_f64(st, SLOT_FLOW_EMA0);
+    let mut ema1 = slot_f64(st, SLOT_FLOW_EMA1);
+    if seen == 0.0 {
+        ema0 = INITIAL_FLOW_EMA;
+        ema1 = INITIAL_FLOW_EMA;
+    } else {
+        let last = slot_f64(st, SLOT_LAST_TRADE_STEP);
+        set_slot_f64(st, SLOT_PREV_TRADE_STEP, last);
+    }
+    if side0 {
+        ema0 = 0.1 * flow_captured + 0.9 * ema0;
+    } else {
+        ema1 = 0.1 * flow_captured + 0.9 * ema1;
+    }
+    set_slot_f64(st, SLOT_FLOW_EMA0, ema0);
+    set_slot_f64(st, SLOT_FLOW_EMA1, ema1);
+    set_slot_f64(st, SLOT_LAST_TRADE_STEP, sim_step);
+    set_slot_f64(
+        st,
+        SLOT_TRADES_SEEN,
+        if seen < 2.0 { seen + 1.0 } else { 2.0 },
+    );
+}
+
+/// The extended features at a decision (runtime/features.ts viewReadExtended).
+struct ExtFeatures {
+    last_side: f64,
+    last_retail: f64,
+    last_size: f64,
+    spot_vs_norm: f64,
+    spot_vs_min: f64,
+    spot_vs_max: f64,
+    steps_since_trade: f64,
+    trade_gap: f64,
+    steps_since_decision: f64,
+    flow_ema0: f64,
+    flow_ema1: f64,
+    last_epoch_edge: f64,
+}
+
+fn read_extended(st: &Storage) -> ExtFeatures {
+    let seen = slot_f64(st, SLOT_TRADES_SEEN);
+    let decision_step = slot_f64(st, SLOT_LAST_DECISION);
+    let last_trade = slot_f64(st, SLOT_LAST_TRADE_STEP);
+    ExtFeatures {
+        last_side: slot_f64(st, SLOT_LAST_SIDE),
+        last_retail: slot_f64(st, SLOT_LAST_RETAIL),
+        last_size: slot_f64(st, SLOT_LAST_SIZE),
+        spot_vs_norm: slot_f64(st, SLOT_SPOT_VS_NORM),
+        spot_vs_min: slot_f64(st, SLOT_SPOT_VS_MIN),
+        spot_vs_max: slot_f64(st, SLOT_SPOT_VS_MAX),
+        steps_since_trade: if seen > 0.0 {
+            decision_step - last_trade
+        } else {
+            0.0
+        },
+        trade_gap: if seen > 1.0 {
+            last_trade - slot_f64(st, SLOT_PREV_TRADE_STEP)
+        } else {
+            0.0
+        },
+        steps_since_decision: decision_step - slot_f64(st, SLOT_PREV_DECISION),
+        flow_ema0: if seen > 0.0 {
+            slot_f64(st, SLOT_FLOW_EMA0)
+        } else {
+            INITIAL_FLOW_EMA
+        },
+        flow_ema1: if seen > 0.0 {
+            slot_f64(st, SLOT_FLOW_EMA1)
+        } else {
+            INITIAL_FLOW_EMA
+        },
+        last_epoch_edge: slot_f64(st, SLOT_LAST_EPOCH_EDGE),
+    }
 }
 
 /// The raw features the policy observes (spec §6).
@@ -451,17 +628,57 @@ fn f32_round(x: f64) -> f64 {
     x as f32 as f64
 }
 
-fn observation(f: &Features) -> [f64; 5] {
-    [
-        f32_round(js_min(
-            SIGMA_OBS_MAX,
-            js_max(0.0, f.sigma_hat * SIGMA_OBS_SCALE),
-        )),
-        f32_round(js_min(1.0, js_max(0.0, f.flow_ema))),
-        f32_round(js_min(1.0, js_max(0.0, f.capital_weight))),
-        f32_round(js_min(1.0, js_max(0.0, f.epoch_step / EPOCH_LEN))),
-        f32_round(js_min(1.0, f.n_pools / MAX_POOLS)),
-    ]
+const SPOT_RATIO_OBS_SCALE: f64 = 100.0;
+const SPOT_RATIO_OBS_MAX: f64 = 5.0;
+const TRADE_STEPS_OBS_SCALE: f64 = 100.0;
+const EPOCH_EDGE_OBS_SCALE: f64 = 100.0;
+const EPOCH_EDGE_OBS_MAX: f64 = 10.0;
+
+fn clip(x: f64, lo: f64, hi: f64) -> f64 {
+    js_min(hi, js_max(lo, x))
+}
+
+/// The observation: the seed's five values, then (EXTENDED) the extended ones (runtime/mapping.ts).
+fn observation(f: &Features, x: &ExtFeatures) -> [f64; OBS_SIZE] {
+    let mut o = [0.0f64; OBS_SIZE];
+    let out: &mut [f64] = &mut o;
+    out[0] = js_min(SIGMA_OBS_MAX, js_max(0.0, f.sigma_hat * SIGMA_OBS_SCALE));
+    out[1] = js_min(1.0, js_max(0.0, f.flow_ema));
+    out[2] = js_min(1.0, js_max(0.0, f.capital_weight));
+    out[3] = js_min(1.0, js_max(0.0, f.epoch_step / EPOCH_LEN));
+    out[4] = js_min(1.0, f.n_pools / MAX_POOLS);
+    if EXTENDED {
+        let r = SPOT_RATIO_OBS_MAX;
+        out[5] = x.last_side;
+        out[6] = x.last_retail;
+        out[7] = if x.last_size > 0.0 {
+            clip(
+                1.0 + det_log(x.last_size) / std::f64::consts::LN_10 / 5.0,
+                0.0,
+                1.0,
+            )
+        } else {
+            0.0
+        };
+        out[8] = clip(x.spot_vs_norm * SPOT_RATIO_OBS_SCALE, -r, r);
+        out[9] = clip(x.spot_vs_min * SPOT_RATIO_OBS_SCALE, -r, r);
+        out[10] = clip(x.spot_vs_max * SPOT_RATIO_OBS_SCALE, -r, r);
+        out[11] = clip(x.steps_since_trade / TRADE_STEPS_OBS_SCALE, 0.0, 1.0);
+        out[12] = clip(x.trade_gap / TRADE_STEPS_OBS_SCALE, 0.0, 1.0);
+        out[13] = clip(x.steps_since_decision / EPOCH_LEN, 0.0, 1.0);
+        out[14] = clip(x.flow_ema0, 0.0, 1.0);
+        out[15] = clip(x.flow_ema1, 0.0, 1.0);
+        out[16] = clip(
+            x.last_epoch_edge / EPOCH_EDGE_OBS_SCALE,
+            -EPOCH_EDGE_OBS_MAX,
+            EPOCH_EDGE_OBS_MAX,
+        );
+    }
+    // float32 like the env's Float32Array.
+    for v in out.iter_mut() {
+        *v = f32_round(*v);
+    }
+    o
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -479,7 +696,7 @@ enum Activation {
     Linear,
 }
 
-fn normalize(obs: &[f64; 5], x: &mut [f64]) {
+fn normalize(obs: &[f64], x: &mut [f64]) {
     for i in 0..x.len() {
         let inv_std = 1.0 / (OBS_VAR[i] + OBS_EPS).sqrt();
         let z = (obs[i] - OBS_MEAN[i]) * inv_std;
@@ -522,8 +739,8 @@ fn action_to_fee_bps(a: f64) -> f64 {
 }
 
 /// The policy's fees (bps) for some features.
-fn decide(f: &Features) -> (f64, f64) {
-    let a = act(&observation(f));
+fn decide(f: &Features, x: &ExtFeatures) -> (f64, f64) {
+    let a = act(&observation(f, x));
     (action_to_fee_bps(a[0]), action_to_fee_bps(a[1]))
 }
 
@@ -540,6 +757,8 @@ const COMPUTE_SWAP_HEADER: usize = 25;
 // After swap: side u8 @1, input/output u64 nano @2/10, reserves u64 nano, sim_step u64,
 // epoch_step u32, epoch_number u32, n_strategies u8, strategy_index u8 @51, flow_captured f32,
 // capital_weight f32, competing spots f32 x 8 @60.
+const AS_SIDE: usize = 1;
+const AS_INPUT: usize = 2;
 const AS_RESERVE_X: usize = 18;
 const AS_RESERVE_Y: usize = 26;
 const AS_SIM_STEP: usize = 34;
@@ -547,9 +766,11 @@ const AS_EPOCH_STEP: usize = 42;
 const AS_N_STRATEGIES: usize = 50;
 const AS_FLOW_CAPTURED: usize = 52;
 const AS_CAPITAL_WEIGHT: usize = 56;
+const AS_COMPETING: usize = 60;
 // Epoch boundary: epoch_number u32, new reserves u64 nano @5/13, epoch/cumulative edge f64
 // @21/29, capital_weight f32.
 const EB_EPOCH_NUMBER: usize = 1;
+const EB_EPOCH_EDGE: usize = 21;
 const EB_CAPITAL_WEIGHT: usize = 37;
 // Quote: side u8 @0 (0: pay Y, receive X; 1: pay X, receive Y), then u64 nano amounts.
 const CS_INPUT: usize = 1;
@@ -570,9 +791,16 @@ fn after_swap(d: &[u8], st: &mut Storage) {
     set_slot_f64(st, SLOT_CAPITAL_WEIGHT, capital_weight);
     set_slot_f64(st, SLOT_EPOCH_STEP, epoch_step);
     set_slot_f64(st, SLOT_N_POOLS, n_pools);
-    if sim_step - slot_f64(st, SLOT_LAST_DECISION) >= DECISION_INTERVAL {
+    if EXTENDED {
+        update_extended(d, st, reserve_x, reserve_y, flow_captured, sim_step);
+    }
+    let last = slot_f64(st, SLOT_LAST_DECISION);
+    if sim_step - last >= DECISION_INTERVAL {
+        if EXTENDED {
+            set_slot_f64(st, SLOT_PREV_DECISION, last);
+        }
         set_slot_f64(st, SLOT_LAST_DECISION, sim_step);
-        let fees = decide(&read_features(st));
+        let fees = decide(&read_features(st), &read_extended(st));
         set_fees(st, fees);
     }
 }
@@ -589,6 +817,15 @@ fn epoch_boundary(d: &[u8], st: &mut Storage) {
     set_slot_f64(st, SLOT_CAPITAL_WEIGHT, capital_weight);
     set_slot_u64(st, SLOT_EPOCH, epoch_number);
     set_slot_f64(st, SLOT_EPOCH_STEP, 0.0);
+    if EXTENDED {
+        set_slot_f64(
+            st,
+            SLOT_LAST_EPOCH_EDGE,
+            f64::from_le_bytes(bytes8(d, EB_EPOCH_EDGE)),
+        );
+        let last = slot_f64(st, SLOT_LAST_DECISION);
+        set_slot_f64(st, SLOT_PREV_DECISION, last);
+    }
     // The boundary follows the epoch's last step; the event does not carry it, so the epoch
     // length baked above stands in for the simulation's (as the JavaScript agent uses its config).
     set_slot_f64(
@@ -596,7 +833,7 @@ fn epoch_boundary(d: &[u8], st: &mut Storage) {
         SLOT_LAST_DECISION,
         (epoch_number + 1.0) * EPOCH_LEN - 1.0,
     );
-    let fees = decide(&read_features(st));
+    let fees = decide(&read_features(st), &read_extended(st));
     set_fees(st, fees);
 }
 

@@ -25,26 +25,15 @@ import {
 import { MlpPolicy, type PolicySpec } from "../../agents/mlp.js";
 import { policyStrategy } from "../../agents/policy-strategy.js";
 import { loadPolicy } from "../../agents/checkpoint.js";
-import {
-  decodeAfterSwap,
-  decodeComputeSwap,
-  decodeEpochBoundary,
-  encodeAfterSwap,
-  encodeComputeSwap,
-  encodeEpochBoundary,
-  TAG_AFTER_SWAP,
-  toNano,
-} from "../../env/abi.js";
-import { AGENT_SLOT } from "../../env/builtins/agent.js";
+import { decodeAfterSwap } from "../../env/abi.js";
 import { starter } from "../../env/builtins/starter.js";
 import { detExp, detLog, detTanh } from "../../runtime/detmath.js";
 import { PropAmmEnv } from "../../gym/env.js";
 import { loadStrategy } from "../../arena/loader.js";
 import { Simulation, type SimulationResult, type StrategyContext, type StrategySource } from "../../env/simulation.js";
-import type { AfterSwapEvent, Side } from "../../env/strategy.js";
-import { newStorage, SLOT, STORAGE_BYTES } from "../../env/storage.js";
 import { validateStrategy } from "../../arena/validate.js";
 import { mulberry32 } from "../helpers/prng.js";
+import { bitDiffs, detmathInputs, expectRustMatchesJs, randomDecisionPayloads } from "../helpers/export-harness.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/export/es-run", import.meta.url));
 const SEEDS = [0, 1, 2, 3];
@@ -71,20 +60,6 @@ beforeAll(() => {
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Every number that differs (Object.is) between two results, names aside. */
-function bitDiffs(a: unknown, b: unknown, path = "", out: string[] = []): string[] {
-  if (typeof a === "number" && typeof b === "number") {
-    if (!Object.is(a, b)) out.push(`${path}: ${a} vs ${b}`);
-  } else if (a !== null && b !== null && typeof a === "object" && typeof b === "object") {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) {
-      if (k === "name") continue; // the env's pool is "Agent"; the exports carry the checkpoint's label
-      bitDiffs((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`, out);
-    }
-  } else if (a !== b) out.push(`${path}: ${String(a)} vs ${String(b)}`);
-  return out;
-}
 
 /** One env episode driven by the checkpoint's deterministic policy. */
 function envEpisode(seed: number): SimulationResult {
@@ -229,91 +204,6 @@ describe("propamm export: the generated files", () => {
   });
 });
 
-function detmathInputs(): number[] {
-  const rnd = mulberry32(11);
-  const xs = [0, -0, 1, -1, 0.5, 20, -20, 20.5, 0.35, -0.35, 709, 710, -745, -746, 1e-300, 5e-324, 2.2e-308];
-  xs.push(NaN, Infinity, -Infinity, 1 + 1e-15, 1 - 1e-15, 0.99999, 1.00001);
-  for (let i = 0; i < 5000; i++) {
-    xs.push((rnd() - 0.5) * 80); // exp / tanh range
-    xs.push(Math.exp((rnd() - 0.5) * 1400)); // log over the whole exponent range
-    xs.push(1 + (rnd() - 0.5) * 1e-3); // log of spot ratios
-    xs.push((rnd() - 0.5) * 1.4); // tanh's series branch
-  }
-  return xs;
-}
-
-/**
- * After-swap payloads on random storages and events, nearly all of which trigger a decision:
- * the policy evaluated on thousands of feature vectors, where a one-ulp slip in the network
- * shows up in the WAD fee slots (a simulation mostly absorbs it).
- */
-/**
- * The event each after-swap payload was encoded from. The features read a trade at the wire's
- * precision (floor to nano, spec §3.4), which is not idempotent on already-decoded values, so the
- * JS export replays the original event, as it got it in the engine, and the Rust side its bytes.
- */
-const RAW_EVENT = new WeakMap<Uint8Array, AfterSwapEvent>();
-
-function randomDecisionPayloads(n: number, seed: number): Uint8Array[] {
-  const rnd = mulberry32(seed);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const storage = newStorage();
-    const v = new DataView(storage.buffer);
-    const traded = rnd() < 0.9;
-    if (traded) {
-      v.setFloat64(8 * SLOT.volatility, rnd() * rnd() * 0.1, true);
-      v.setFloat64(8 * SLOT.lastSpot, 80 + rnd() * 40, true);
-      v.setFloat64(8 * SLOT.flowEma, rnd(), true);
-      v.setBigUint64(8 * SLOT.tradesThisEpoch, BigInt(Math.floor(rnd() * 100)), true);
-    }
-    v.setFloat64(8 * AGENT_SLOT.lastDecisionStep, Math.floor(rnd() * 1000), true);
-    if (rnd() < 0.8) {
-      v.setBigUint64(8 * SLOT.fee0Wad, BigInt(Math.floor(rnd() * 2.5e16)), true);
-      v.setBigUint64(8 * SLOT.fee1Wad, BigInt(Math.floor(rnd() * 2.5e16)), true);
-      v.setBigUint64(8 * AGENT_SLOT.feesSet, 1n, true);
-    }
-    const reserveX = 20 + rnd() * 200;
-    const event: AfterSwapEvent = {
-      side: rnd() < 0.5 ? 0 : 1,
-      inputAmount: rnd() * 50,
-      outputAmount: rnd() * 0.5,
-      reserveX,
-      reserveY: reserveX * (80 + rnd() * 40),
-      simStep: 1000 + Math.floor(rnd() * 1000),
-      epochStep: Math.floor(rnd() * 500),
-      epochNumber: 2 + Math.floor(rnd() * 2),
-      nStrategies: 2 + Math.floor(rnd() * 6),
-      strategyIndex: 0,
-      flowCaptured: rnd() < 0.3 ? 0 : rnd(),
-      capitalWeight: rnd() < 0.1 ? 0.02 : rnd(),
-      competingSpotPrices: new Float64Array(8).fill(NaN),
-    };
-    const payload = encodeAfterSwap(event, storage);
-    RAW_EVENT.set(payload, event);
-    out.push(payload);
-  }
-  return out;
-}
-
-/** Epoch-boundary payloads on the random storages above: each one a decision, on random epochs and weights. */
-function randomEpochPayloads(n: number, seed: number): Uint8Array[] {
-  const rnd = mulberry32(seed + 1000);
-  return randomDecisionPayloads(n, seed).map((payload) =>
-    encodeEpochBoundary(
-      {
-        epochNumber: Math.floor(rnd() * 40),
-        newReserveX: 20 + rnd() * 200,
-        newReserveY: 2000 + rnd() * 20000,
-        epochEdge: (rnd() - 0.5) * 10,
-        cumulativeEdge: (rnd() - 0.5) * 100,
-        capitalWeight: rnd() < 0.1 ? 0.02 : rnd(),
-      },
-      decodeAfterSwap(payload).storage,
-    ),
-  );
-}
-
 describe("propamm export: JavaScript and TypeScript", () => {
   it("give bit-identical results to the env and to the checkpoint strategy, on several seeds", async () => {
     const sources = {
@@ -401,63 +291,6 @@ describe("propamm export: JavaScript and TypeScript", () => {
   });
 });
 
-/** Record kinds of the Rust harness's input file. */
-const HOOK = 0;
-const QUOTE = 1;
-const DETMATH = 2;
-
-const HARNESS = `// Test harness: the exported strategy, driven through its ABI by recorded payloads.
-include!("policy.rs");
-
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let input = std::fs::read(&args[1]).expect("read payloads");
-    let mut out: Vec<u8> = Vec::new();
-    let mut o = 0usize;
-    while o < input.len() {
-        let kind = input[o];
-        let len = u32::from_le_bytes([input[o + 1], input[o + 2], input[o + 3], input[o + 4]]) as usize;
-        let payload = &input[o + 5..o + 5 + len];
-        o += 5 + len;
-        match kind {
-            ${HOOK} => {
-                let mut st = [0u8; 1024];
-                __prop_amm_after_swap(payload.as_ptr(), len, st.as_mut_ptr());
-                out.extend_from_slice(&st);
-            }
-            ${QUOTE} => out.extend_from_slice(&__prop_amm_compute_swap(payload.as_ptr(), len).to_le_bytes()),
-            ${DETMATH} => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&payload[..8]);
-                let x = f64::from_le_bytes(b);
-                for y in [det_exp(x), det_log(x), det_tanh(x)] {
-                    out.extend_from_slice(&y.to_le_bytes());
-                }
-            }
-            _ => panic!("unknown record kind {}", kind),
-        }
-    }
-    let mut name = [0u8; 256];
-    let n = __prop_amm_get_name(name.as_mut_ptr(), name.len());
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    out.extend_from_slice(&name[..n]);
-    std::fs::write(&args[2], out).expect("write results");
-}
-`;
-
-function record(kind: number, payload: Uint8Array): Buffer {
-  const head = Buffer.alloc(5);
-  head.writeUInt8(kind, 0);
-  head.writeUInt32LE(payload.byteLength, 1);
-  return Buffer.concat([head, payload]);
-}
-
-function f64Bytes(x: number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setFloat64(0, x, true);
-  return b;
-}
-
 describe.skipIf(!hasRustc)("propamm export: Rust", () => {
   it("builds as a cdylib with plain rustc", () => {
     const r = spawnSync("rustc", ["--edition", "2021", "--crate-type", "cdylib", "-O", "--out-dir", dir, files.rs], {
@@ -468,110 +301,6 @@ describe.skipIf(!hasRustc)("propamm export: Rust", () => {
   });
 
   it("makes the JS export's storage writes and quotes, byte for byte, on recorded payloads", async () => {
-    const js = await loadStrategy(files.mjs);
-
-    // 1. Record every hook payload the JS export receives in real simulations (with the storage before the call).
-    const hooks: Uint8Array[] = [];
-    let ctx: StrategyContext | undefined;
-    const recording: StrategySource = (c) => {
-      ctx = c;
-      const s = js(c);
-      return {
-        ...s,
-        afterSwap(ev, storage) {
-          const payload = encodeAfterSwap(ev, storage);
-          // The engine reuses its event object: keep a copy.
-          RAW_EVENT.set(payload, { ...ev, competingSpotPrices: ev.competingSpotPrices.slice() });
-          hooks.push(payload);
-          s.afterSwap!(ev, storage);
-        },
-        onEpochBoundary(ev, storage) {
-          hooks.push(encodeEpochBoundary(ev, storage));
-          s.onEpochBoundary!(ev, storage);
-        },
-      };
-    };
-    for (const seed of [0, 1]) runWith(recording, seed);
-    expect(hooks.filter((h) => h[0] !== TAG_AFTER_SWAP).length).toBeGreaterThanOrEqual(6);
-    // Plus decisions on random features and storages, where a slip in the Rust runtime cannot hide.
-    hooks.push(...randomDecisionPayloads(3000, 22), ...randomEpochPayloads(500, 23));
-
-    // 2. Replay the events on a fresh JS export, from the storages the payloads carry.
-    const fresh = js(ctx!);
-    const expected = hooks.map((h) => {
-      if (h[0] === TAG_AFTER_SWAP) {
-        const { storage } = decodeAfterSwap(h);
-        fresh.afterSwap!(RAW_EVENT.get(h)!, storage);
-        return storage;
-      }
-      const { event, storage } = decodeEpochBoundary(h);
-      fresh.onEpochBoundary!(event, storage);
-      return storage;
-    });
-    // The sequence must exercise decisions: fees change, and take many values.
-    const fees = new Set(expected.map((s) => Buffer.from(s.subarray(0, 16)).toString("hex")));
-    expect(fees.size).toBeGreaterThan(10);
-
-    // 3. Quotes, on zero storage (the reset decision's fees) and on storages the hooks left.
-    const quoteStorages = [newStorage(), ...[0, 1, 5, 100, 500, expected.length - 1].map((i) => expected[i])];
-    const quotes: Uint8Array[] = [];
-    for (const storage of quoteStorages)
-      for (const side of [0, 1] as Side[])
-        for (const input of [1e-6, 0.01, 1, 37.5, 2500])
-          for (const [reserveX, reserveY] of [
-            [100, 10000],
-            [37.123456789, 4012.5],
-          ])
-            quotes.push(encodeComputeSwap({ side, inputAmount: input, reserveX, reserveY }, storage));
-    const expectedQuotes = quotes.map((q) => {
-      const { query, storage } = decodeComputeSwap(q);
-      return toNano(fresh.computeSwap(query.side, query.inputAmount, query.reserveX, query.reserveY, storage));
-    });
-    const xs = detmathInputs();
-
-    // 4. Run the Rust export on the same bytes.
-    const input = Buffer.concat([
-      ...hooks.map((h) => record(HOOK, h)),
-      ...quotes.map((q) => record(QUOTE, q)),
-      ...xs.map((x) => record(DETMATH, f64Bytes(x))),
-    ]);
-    writeFileSync(join(dir, "payloads.bin"), input);
-    writeFileSync(join(dir, "harness.rs"), HARNESS);
-    const harness = join(dir, "harness");
-    execFileSync("rustc", ["--edition", "2021", "-O", "-o", harness, join(dir, "harness.rs")], { stdio: "pipe" });
-    execFileSync(harness, [join(dir, "payloads.bin"), join(dir, "results.bin")], { stdio: "pipe" });
-    const out = readFileSync(join(dir, "results.bin"));
-
-    // 5. Compare: every hook's full storage, every quote, every detmath value, and the name.
-    let o = 0;
-    const mismatches: string[] = [];
-    expected.forEach((storage, i) => {
-      const rust = out.subarray(o, o + STORAGE_BYTES);
-      o += STORAGE_BYTES;
-      if (!Buffer.from(storage).equals(rust)) {
-        const slots = [];
-        for (let s = 0; s < STORAGE_BYTES / 8; s++)
-          if (!Buffer.from(storage.subarray(8 * s, 8 * s + 8)).equals(rust.subarray(8 * s, 8 * s + 8))) slots.push(s);
-        mismatches.push(`hook payload ${i} (tag ${hooks[i][0]}): storage slots ${slots.join(", ")} differ`);
-      }
-    });
-    expectedQuotes.forEach((q, i) => {
-      const rust = out.readBigUInt64LE(o);
-      o += 8;
-      if (rust !== q) mismatches.push(`quote ${i}: JS ${q} nano, Rust ${rust} nano`);
-    });
-    xs.forEach((x, i) => {
-      const want = [detExp(x), detLog(x), detTanh(x)];
-      for (let k = 0; k < 3; k++) {
-        const got = out.readDoubleLE(o + 8 * k);
-        if (!Object.is(got, want[k])) mismatches.push(`detmath ${i} (x = ${x}) fn ${k}: ${got} vs ${want[k]}`);
-      }
-      o += 24;
-    });
-    expect(mismatches.slice(0, 10)).toEqual([]);
-    expect(expectedQuotes.some((q) => q > 0n)).toBe(true);
-    const nameLength = out.readUInt32LE(o);
-    expect(out.subarray(o + 4, o + 4 + nameLength).toString("utf8")).toBe("ES es-run @20122");
-    expect(o + 4 + nameLength).toBe(out.length);
+    await expectRustMatchesJs({ dir, jsFile: files.mjs, rsFile: files.rs, runWith, name: "ES es-run @20122" });
   });
 });

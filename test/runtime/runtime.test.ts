@@ -9,10 +9,19 @@ import {
   INITIAL_FLOW_EMA,
   INITIAL_VOL,
   initialFeatures,
+  updateExtendedEpoch,
+  updateExtendedFeatures,
   updateFeatures,
+  viewReadExtended,
   viewReadFeatures,
 } from "../../runtime/features.js";
-import { actionToFeeBps, MAX_POOLS, observationFromFeatures } from "../../runtime/mapping.js";
+import {
+  actionToFeeBps,
+  extendedObservation,
+  MAX_POOLS,
+  OBSERVATION_SIZE,
+  observationFromFeatures,
+} from "../../runtime/mapping.js";
 import { type DenseLayer, mlpForward, mlpNormalize, mlpWeights } from "../../runtime/mlp.js";
 import { policyAgent, policyFees } from "../../runtime/policy.js";
 import { agentHooks, type AgentSwapEvent, storedFeeFractions } from "../../runtime/schedule.js";
@@ -39,6 +48,9 @@ function swapEvent(over: Partial<AgentSwapEvent> = {}): AgentSwapEvent {
     reserveX: 100,
     reserveY: 10000,
     flowCaptured: 0.25,
+    side: 0,
+    inputAmount: 1,
+    competingSpotPrices: new Float64Array(8).fill(NaN),
     simStep: 0,
     epochStep: 0,
     nStrategies: 3,
@@ -233,6 +245,7 @@ describe("runtime/schedule.ts", () => {
       decisionInterval: 10,
       epochLen: 100,
       initialFeesBps: null,
+      extended: false,
       decide: (kind, step) => calls.push([kind, step]),
     });
     const { bytes, v } = storage();
@@ -241,7 +254,7 @@ describe("runtime/schedule.ts", () => {
       ["swap", 10],
       ["swap", 20],
     ]);
-    hooks.onEpochBoundary({ epochNumber: 2, capitalWeight: 0.7 }, bytes);
+    hooks.onEpochBoundary({ epochNumber: 2, epochEdge: 0, capitalWeight: 0.7 }, bytes);
     expect(calls.at(-1)).toEqual(["epoch", 299]);
     expect(viewReadF64(v, AGENT_SLOT.lastDecisionStep)).toBe(299);
     expect(viewReadF64(v, AGENT_SLOT.epochStep)).toBe(0);
@@ -256,6 +269,7 @@ describe("runtime/schedule.ts", () => {
       decisionInterval: 1e9,
       epochLen: 100,
       initialFeesBps: [30, 45.5],
+      extended: false,
       decide: () => {},
     });
     const { bytes, v } = storage();
@@ -285,12 +299,21 @@ describe("runtime/policy.ts", () => {
     trainEpochLen: 100,
     feeMinBps: 0,
     feeMaxBps: 200,
+    observation: "seed" as const,
   };
 
   it("maps features through the network to fees", () => {
     const f = { sigmaHat: 0, flowEma: 0.5, capitalWeight: 0, epochStep: 0, nPools: 2 };
     // action [-0.5, 0.5] -> [50, 150] bps
-    expect(policyFees(deployment, f, new Float32Array(5), new Float64Array(2))).toEqual([50, 150]);
+    expect(
+      policyFees(
+        deployment,
+        f,
+        viewReadExtended(new DataView(new ArrayBuffer(1024))),
+        new Float32Array(5),
+        new Float64Array(2),
+      ),
+    ).toEqual([50, 150]);
   });
 
   it("quotes the reset decision and writes each decision's fees", () => {
@@ -305,5 +328,182 @@ describe("runtime/policy.ts", () => {
     const bps = 100 * (Math.fround(0.1 * 1 + 0.9 * 0.5) - 1 + 1);
     expect(u64(v, SLOT.fee0Wad)).toBe(BigInt(Math.floor(bps * 1e14)));
     expect(u64(v, SLOT.fee1Wad)).toBe(15_000_000_000_000_000n);
+  });
+});
+
+describe("runtime/features.ts and mapping.ts: the extended observation (spec §6.3)", () => {
+  /** Slot k's f64, read at its byte offset 8k (spec §3.6), not through the runtime's helpers. */
+  const f64 = (bytes: Uint8Array, slot: number): number => new DataView(bytes.buffer).getFloat64(8 * slot, true);
+  const SLOTS = { side: 12, retail: 13, size: 14, norm: 15, min: 16, max: 17, last: 18, prev: 19, prevDecision: 20 };
+  const SLOTS2 = { ema0: 21, ema1: 22, epochEdge: 23, seen: 24 };
+
+  function trade(over: Partial<AgentSwapEvent>): AgentSwapEvent {
+    // 3 pools: this one, one other strategy (entry 0) and the normalizer (entry 1); NaN padding after.
+    const prices = new Float64Array(8).fill(NaN);
+    prices[0] = 101;
+    prices[1] = 98;
+    return swapEvent({
+      reserveX: 100,
+      reserveY: 10000,
+      inputAmount: 2.5,
+      side: 1,
+      competingSpotPrices: prices,
+      ...over,
+    });
+  }
+
+  it("writes the last trade, the spots against the competitors and the trade steps at their byte offsets", () => {
+    const { bytes, v } = storage();
+    updateExtendedFeatures(v, trade({ simStep: 40, flowCaptured: 0.25 }));
+    expect(f64(bytes, SLOTS.side)).toBe(-1);
+    expect(f64(bytes, SLOTS.retail)).toBe(1);
+    // Side 1 pays X in: 2.5 X against 100 X of reserve.
+    expect(f64(bytes, SLOTS.size)).toBe(0.025);
+    // Spot 100 against the normalizer's 98 and the only other strategy's 101 (both exact in float32).
+    expect(f64(bytes, SLOTS.norm)).toBeCloseTo(Math.log(100 / 98), 14);
+    expect(f64(bytes, SLOTS.min)).toBeCloseTo(Math.log(100 / 101), 14);
+    expect(f64(bytes, SLOTS.max)).toBeCloseTo(Math.log(100 / 101), 14);
+    expect(f64(bytes, SLOTS.last)).toBe(40);
+    expect(f64(bytes, SLOTS.prev)).toBe(0);
+    expect(f64(bytes, SLOTS2.seen)).toBe(1);
+    // The first trade starts both flow EMAs at 0.5; a side-1 trade moves only side 1's.
+    expect(f64(bytes, SLOTS2.ema0)).toBe(0.5);
+    expect(f64(bytes, SLOTS2.ema1)).toBe(0.1 * 0.25 + 0.9 * 0.5);
+
+    // An arbitrage trade on side 0 (flow 0): Y in against the Y reserve.
+    updateExtendedFeatures(v, trade({ simStep: 47, side: 0, flowCaptured: 0, inputAmount: 50 }));
+    expect(f64(bytes, SLOTS.side)).toBe(1);
+    expect(f64(bytes, SLOTS.retail)).toBe(0);
+    expect(f64(bytes, SLOTS.size)).toBe(50 / 10000);
+    expect([f64(bytes, SLOTS.prev), f64(bytes, SLOTS.last), f64(bytes, SLOTS2.seen)]).toEqual([40, 47, 2]);
+    expect(f64(bytes, SLOTS2.ema0)).toBe(0.9 * 0.5);
+    expect(f64(bytes, SLOTS2.ema1)).toBe(0.1 * 0.25 + 0.9 * 0.5);
+    // The count stays at 2 (enough to tell a gap from none).
+    updateExtendedFeatures(v, trade({ simStep: 60 }));
+    expect([f64(bytes, SLOTS.prev), f64(bytes, SLOTS.last), f64(bytes, SLOTS2.seen)]).toEqual([47, 60, 2]);
+  });
+
+  it("takes the lowest and highest of several strategies, and skips the normalizer when the list cuts it", () => {
+    const { bytes, v } = storage();
+    const prices = Float64Array.from([104, 97, 101, 99, NaN, NaN, NaN, NaN]);
+    // 5 pools: strategies are entries 0..2, the normalizer entry 3.
+    updateExtendedFeatures(v, trade({ nStrategies: 5, competingSpotPrices: prices }));
+    expect(f64(bytes, SLOTS.min)).toBeCloseTo(Math.log(100 / 97), 14);
+    expect(f64(bytes, SLOTS.max)).toBeCloseTo(Math.log(100 / 104), 14);
+    expect(f64(bytes, SLOTS.norm)).toBeCloseTo(Math.log(100 / 99), 14);
+    // 11 pools: the 8 entries are strategies only (the normalizer would be entry 9).
+    const eight = Float64Array.from([102, 99.5, 101, 98, 100.5, 97.5, 103, 96]);
+    updateExtendedFeatures(v, trade({ nStrategies: 11, competingSpotPrices: eight }));
+    expect(f64(bytes, SLOTS.norm)).toBe(0);
+    expect(f64(bytes, SLOTS.min)).toBeCloseTo(Math.log(100 / 96), 14);
+    expect(f64(bytes, SLOTS.max)).toBeCloseTo(Math.log(100 / 103), 14);
+    // Exactly 9 pools: the normalizer is entry 7, the last one listed.
+    updateExtendedFeatures(v, trade({ nStrategies: 9, competingSpotPrices: eight }));
+    expect(f64(bytes, SLOTS.norm)).toBeCloseTo(Math.log(100 / 96), 14);
+    expect(f64(bytes, SLOTS.min)).toBeCloseTo(Math.log(100 / 97.5), 14);
+    // Alone with the normalizer (2 pools): no strategy to compare with.
+    updateExtendedFeatures(v, trade({ nStrategies: 2, competingSpotPrices: Float64Array.from([98, NaN]) }));
+    expect([f64(bytes, SLOTS.min), f64(bytes, SLOTS.max)]).toEqual([0, 0]);
+    expect(f64(bytes, SLOTS.norm)).toBeCloseTo(Math.log(100 / 98), 14);
+  });
+
+  it("reads degenerate spots and reserves as 0 rather than NaN or infinity", () => {
+    const { bytes, v } = storage();
+    updateExtendedFeatures(v, trade({ competingSpotPrices: Float64Array.from([0, Infinity]) }));
+    expect([f64(bytes, SLOTS.norm), f64(bytes, SLOTS.min), f64(bytes, SLOTS.max)]).toEqual([0, 0, 0]);
+    // An empty X reserve: the spot is infinite and the side-1 size has nothing to divide by.
+    updateExtendedFeatures(v, trade({ reserveX: 0 }));
+    expect([f64(bytes, SLOTS.size), f64(bytes, SLOTS.norm), f64(bytes, SLOTS.min)]).toEqual([0, 0, 0]);
+  });
+
+  it("derives the steps since the last trade and decision, and the last epoch's edge", () => {
+    const { bytes, v } = storage();
+    const x0 = viewReadExtended(v);
+    expect(x0).toEqual({
+      lastSide: 0,
+      lastRetail: 0,
+      lastSize: 0,
+      spotVsNormalizer: 0,
+      spotVsMin: 0,
+      spotVsMax: 0,
+      stepsSinceTrade: 0,
+      tradeGap: 0,
+      stepsSinceDecision: 0,
+      flowEma0: INITIAL_FLOW_EMA,
+      flowEma1: INITIAL_FLOW_EMA,
+      lastEpochEdge: 0,
+    });
+    // One trade at step 450, then an epoch decision at step 499 (the previous decision at 300).
+    const dv = new DataView(bytes.buffer);
+    dv.setFloat64(8 * SLOTS2.seen, 1, true);
+    dv.setFloat64(8 * SLOTS.last, 450, true);
+    dv.setFloat64(8 * AGENT_SLOT.lastDecisionStep, 499, true);
+    dv.setFloat64(8 * SLOTS.prevDecision, 300, true);
+    dv.setFloat64(8 * SLOTS2.ema0, 0.3, true);
+    dv.setFloat64(8 * SLOTS2.ema1, 0.7, true);
+    updateExtendedEpoch(v, -12.5);
+    const x1 = viewReadExtended(v);
+    expect([x1.stepsSinceTrade, x1.tradeGap, x1.stepsSinceDecision, x1.lastEpochEdge]).toEqual([49, 0, 199, -12.5]);
+    expect([x1.flowEma0, x1.flowEma1]).toEqual([0.3, 0.7]);
+    // A second trade at 430 before it: the gap is 20.
+    dv.setFloat64(8 * SLOTS2.seen, 2, true);
+    dv.setFloat64(8 * SLOTS.prev, 430, true);
+    expect(viewReadExtended(v).tradeGap).toBe(20);
+  });
+
+  it("scales and clips each extended value into the observation space", () => {
+    const f = { sigmaHat: 0.001, flowEma: 0.5, capitalWeight: 0.25, epochStep: 250, nPools: 3 };
+    const x = {
+      lastSide: -1,
+      lastRetail: 1,
+      lastSize: 1e-3,
+      spotVsNormalizer: 0.2,
+      spotVsMin: -0.2,
+      spotVsMax: 0.004,
+      stepsSinceTrade: 250,
+      tradeGap: 30,
+      stepsSinceDecision: 125,
+      flowEma0: 1.5,
+      flowEma1: 0.25,
+      lastEpochEdge: 2000,
+    };
+    const obs = Array.from(extendedObservation(f, x, 500));
+    const r = (y: number): number => Math.fround(y);
+    expect(obs.slice(0, 5)).toEqual(Array.from(observationFromFeatures(f, 500)));
+    // size 1e-3 -> 1 + log10(1e-3) / 5 = 0.4; ratios x100 clipped to +-5; steps over 100 (trades) or epochLen.
+    expect(obs.slice(5)).toEqual([-1, 1, r(0.4), 5, -5, r(0.4), 1, r(0.3), r(0.25), 1, 0.25, 10]);
+    const small = { ...x, lastSize: 1e-7, lastEpochEdge: -50, spotVsMax: -0.001 };
+    const o2 = Array.from(extendedObservation(f, small, 500));
+    expect([o2[7], o2[10], o2[16]]).toEqual([0, r(-0.1), -0.5]);
+    expect(extendedObservation(f, { ...x, lastSize: 0 }, 500)[7]).toBe(0);
+    expect(extendedObservation(f, { ...x, lastSize: 2 }, 500)[7]).toBe(1);
+    expect(OBSERVATION_SIZE).toEqual({ seed: 5, extended: 17 });
+  });
+
+  it("is kept by the agent's hooks only when asked, with the decision before the last", () => {
+    for (const extended of [false, true]) {
+      const hooks = agentHooks({
+        name: "t",
+        decisionInterval: 10,
+        epochLen: 100,
+        initialFeesBps: null,
+        extended,
+        decide: () => {},
+      });
+      const { bytes } = storage();
+      hooks.afterSwap(trade({ simStep: 12, epochStep: 12 }), bytes);
+      hooks.afterSwap(trade({ simStep: 15, epochStep: 15 }), bytes);
+      hooks.afterSwap(trade({ simStep: 30, epochStep: 30 }), bytes);
+      hooks.onEpochBoundary({ epochNumber: 0, epochEdge: 3.25, capitalWeight: 0.5 }, bytes);
+      if (!extended) {
+        expect(bytes.subarray(8 * SLOTS.side).every((b) => b === 0)).toBe(true);
+        continue;
+      }
+      // Decisions at 12 and 30 (15 is within the interval), then the epoch's at 99.
+      expect(f64(bytes, SLOTS.prevDecision)).toBe(30);
+      expect(f64(bytes, AGENT_SLOT.lastDecisionStep)).toBe(99);
+      expect(f64(bytes, SLOTS2.epochEdge)).toBe(3.25);
+      expect([f64(bytes, SLOTS.prev), f64(bytes, SLOTS.last)]).toEqual([15, 30]);
+    }
   });
 });

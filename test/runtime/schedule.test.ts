@@ -23,6 +23,9 @@ const ev = (simStep: number): AgentSwapEvent => ({
   reserveX: 100,
   reserveY: 10000,
   flowCaptured: 0.5,
+  side: 0,
+  inputAmount: 1,
+  competingSpotPrices: new Float64Array(8).fill(NaN),
   simStep,
   epochStep: simStep,
   nStrategies: 3,
@@ -32,7 +35,7 @@ const ev = (simStep: number): AgentSwapEvent => ({
 type Decide = AgentHookOptions<AgentSwapEvent>["decide"];
 
 function hooks(initialFeesBps: [number, number] | null, decide: Decide = () => {}) {
-  return agentHooks({ name: "t", decisionInterval: 10, epochLen: 100, initialFeesBps, decide });
+  return agentHooks({ name: "t", decisionInterval: 10, epochLen: 100, initialFeesBps, extended: false, decide });
 }
 
 // 30 and 45 bps: floor(30e14) = 3e15 and 4.5e15 WAD, exact doubles, so they read back as
@@ -95,14 +98,14 @@ describe("runtime/schedule.ts fees", () => {
     h.constantProductFees(bytes, out);
     expect(Array.from(out)).toEqual([0.01, 0.02]);
     next = [45, 30];
-    h.onEpochBoundary({ epochNumber: 0, capitalWeight: 0.5 }, bytes);
+    h.onEpochBoundary({ epochNumber: 0, epochEdge: 0, capitalWeight: 0.5 }, bytes);
     expect(feeBytes(v)).toEqual([W45, W30]);
     // A fresh storage whose first hook is an epoch boundary also materialises the initial fees
     // before deciding; a decide that writes nothing leaves them.
     const h2 = hooks([30, 45]);
     const s2 = storage();
     setFeeBytes(s2.v, W100, W200);
-    h2.onEpochBoundary({ epochNumber: 0, capitalWeight: 0.5 }, s2.bytes);
+    h2.onEpochBoundary({ epochNumber: 0, epochEdge: 0, capitalWeight: 0.5 }, s2.bytes);
     expect(feeBytes(s2.v)).toEqual([W30, W45]);
     expect(s2.v.getBigUint64(88, true)).toBe(1n);
   });
@@ -111,10 +114,10 @@ describe("runtime/schedule.ts fees", () => {
     const h = hooks(null);
     const { bytes, v } = storage();
     v.setFloat64(16, 0.01, true); // slot 2
-    h.onEpochBoundary({ epochNumber: 0, capitalWeight: 0.5 }, bytes);
+    h.onEpochBoundary({ epochNumber: 0, epochEdge: 0, capitalWeight: 0.5 }, bytes);
     // 0.5 * 0.01 + 0.5 * 0.003 = 0.0065
     expect(v.getFloat64(16, true)).toBeCloseTo(0.0065, 15);
-    h.onEpochBoundary({ epochNumber: 1, capitalWeight: 0.5 }, bytes);
+    h.onEpochBoundary({ epochNumber: 1, epochEdge: 0, capitalWeight: 0.5 }, bytes);
     expect(v.getFloat64(16, true)).toBeCloseTo(0.00475, 15);
   });
 });

@@ -59,7 +59,7 @@ describe("the line-up of an episode", () => {
   });
 
   it("an episode with a pool plays exactly as with its drawn line-up fixed; evaluation tasks keep --opponents", async () => {
-    const sizes = networkSizes([8]);
+    const sizes = networkSizes(5, [8]);
     const params = initParams(sizes, new RandomStream("pool-test"), 0.5, 0);
     const obsNorm = { mean: [0, 0, 0, 0, 0], var: [1, 1, 1, 1, 1], count: 1 };
     const seeds = [1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005, 1_000_006];
