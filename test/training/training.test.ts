@@ -465,6 +465,18 @@ const CORRUPTIONS: Corruption[] = [
     file: "state.json",
   },
   {
+    name: "a policy whose inputs do not fit its observation",
+    damage: (_out, dir) => editState(dir, (s) => ((s.policy as { observation: string }).observation = "extended")),
+    message: /state\.json: the policy takes 5 inputs, the extended observation has 17/,
+    file: "state.json",
+  },
+  {
+    name: "an unknown observation",
+    damage: (_out, dir) => editState(dir, (s) => ((s.policy as { observation: string }).observation = "pixels")),
+    message: /state\.json: unknown policy observation 'pixels' \(seed or extended\)/,
+    file: "state.json",
+  },
+  {
     name: "LATEST naming a missing checkpoint",
     damage: (out) => writeFileSync(join(out, "LATEST"), "ckpt-000077\n"),
     message: /LATEST names ckpt-000077, which has no state\.json/,
