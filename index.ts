@@ -31,3 +31,4 @@ export type { AgentFeatures, AgentOptions, DecisionKind } from "./env/builtins/a
 export * from "./gym/vector-env.js";
 export * from "./gym/wrappers.js";
 export * from "./gym/checker.js";
+export * from "./gym/multi-agent-env.js";
