@@ -349,7 +349,7 @@ export class PropAmmAECEnv {
    * agent, which removes it from `agents`.
    */
   step(action: ArrayLike<number> | null | undefined): void {
-    this.requireSim();
+    this.requireLive();
     const agent = this.agentSelection;
     if (this.terminations[agent] || this.truncations[agent]) {
       this.deadStep(action);
@@ -363,7 +363,7 @@ export class PropAmmAECEnv {
 
   /** Like step(), with the selected agent's two fees in bps. */
   stepFees(fee0Bps: number, fee1Bps: number): void {
-    const sim = this.requireSim();
+    const sim = this.requireLive();
     const agent = this.agentSelection;
     if (this.terminations[agent] || this.truncations[agent])
       throw new EnvError(`agent '${agent}' has finished: step(null) removes it`);
@@ -479,6 +479,13 @@ export class PropAmmAECEnv {
     if (st === undefined)
       throw new EnvError(`unknown agent '${String(agent)}' (agents: ${this.possibleAgents.join(", ")})`);
     return st;
+  }
+
+  /** The simulation, while some agent is live. */
+  private requireLive(): Simulation {
+    const sim = this.requireSim();
+    if (this.agents.length === 0) throw new EnvError("every agent has finished: call reset() before step()");
+    return sim;
   }
 
   private requireSim(): Simulation {

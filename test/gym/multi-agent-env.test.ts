@@ -315,6 +315,7 @@ describe("PropAmmAECEnv with several agents", () => {
     env.step(null);
     expect(env.agents).toEqual([]);
     expect(env.numAgents).toBe(0);
+    expect(() => env.step(null)).toThrow(/every agent has finished: call reset\(\)/);
   });
 
   it("seeding: reset({seed}) replays an episode; reset() continues the env's stream as PropAmmEnv does", () => {
