@@ -6,6 +6,9 @@
     obs, info = env.reset(seed=1)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
+Several agents (PettingZoo): ``AECEnv(lineup=[{"agent": "a"}, "starter", {"agent": "b"}])`` and
+``ParallelEnv(agents=3, opponents=["starter"])``.
+
 The wire format is docs/protocol.md of the prop-amm gym repository.
 """
 
@@ -15,6 +18,7 @@ import gymnasium
 
 from .client import DEFAULT_ADDRESS, Connection
 from .env import ENV_ID, PropAmmEnv, RenderModeError
+from .multi_agent import AECEnv, ParallelEnv
 from .protocol import (
     ERROR_CODES,
     PROTOCOL_VERSION,
@@ -32,12 +36,14 @@ from .vector_env import PropAmmVectorEnv
 __version__ = "0.1.0"
 
 __all__ = [
+    "AECEnv",
     "DEFAULT_ADDRESS",
     "ENV_ID",
     "EPISODE_KEY",
     "ERROR_CODES",
     "PROTOCOL_VERSION",
     "Connection",
+    "ParallelEnv",
     "PropAmmEnv",
     "PropAmmError",
     "PropAmmSB3VecEnv",
