@@ -36,12 +36,12 @@ from .vector_env import PropAmmVectorEnv
 __version__ = "0.1.0"
 
 __all__ = [
-    "AECEnv",
     "DEFAULT_ADDRESS",
     "ENV_ID",
     "EPISODE_KEY",
     "ERROR_CODES",
     "PROTOCOL_VERSION",
+    "AECEnv",
     "Connection",
     "ParallelEnv",
     "PropAmmEnv",

@@ -165,11 +165,11 @@ class _Common:
     def env_id(self) -> str:
         return self._session.env_id
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one space object per agent, as pettingzoo asks
+    @functools.cache  # noqa: B019 - one space object per agent, as pettingzoo asks
     def observation_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
         return self.observation_spaces[agent]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
         return self.action_spaces[agent]
 
@@ -252,9 +252,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
 
     def step(self, action: Any) -> None:
         """The selected agent's action (2 values in [-1, 1]); None for a finished agent, which leaves."""
-        reply = self._session.request(
-            "step", {"agent": self.agent_selection or None, "action": _action_wire(action)}
-        )
+        reply = self._session.request("step", {"agent": self.agent_selection or None, "action": _action_wire(action)})
         self._apply(reply)
 
     def close(self) -> None:

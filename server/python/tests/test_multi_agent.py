@@ -9,11 +9,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import SIM, actions_for
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
 from propamm_gym import AECEnv, ParallelEnv, PropAmmEnv, ServerError
-
-from conftest import SIM, actions_for
 
 #: Short episodes: 1000 steps, epochs of 250.
 SHORT = {"steps": 1000, "epoch_len": 250}

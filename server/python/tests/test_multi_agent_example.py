@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "python" / "multi_agent_ppo.py"
