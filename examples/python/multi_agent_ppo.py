@@ -288,6 +288,7 @@ def main() -> None:
         )
     print(f"  trained policy's first fees (bps) per agent: {fees}")
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))
         print(f"wrote {args.out}")
 
