@@ -14,11 +14,12 @@ The wire format is docs/protocol.md of the prop-amm gym repository.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import gymnasium
 
 from .client import DEFAULT_ADDRESS, Connection
 from .env import ENV_ID, PropAmmEnv, RenderModeError
-from .multi_agent import AECEnv, ParallelEnv
 from .protocol import (
     ERROR_CODES,
     PROTOCOL_VERSION,
@@ -55,6 +56,20 @@ __all__ = [
     "decode_array",
     "encode_array",
 ]
+
+if TYPE_CHECKING:
+    from .multi_agent import AECEnv, ParallelEnv
+
+
+def __getattr__(name: str) -> Any:
+    # The PettingZoo envs are imported on first use: importing pettingzoo takes about a second,
+    # which single-agent users (and processes that only make a session) should not pay.
+    if name in ("AECEnv", "ParallelEnv"):
+        from . import multi_agent
+
+        return getattr(multi_agent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if ENV_ID not in gymnasium.registry:
     # gymnasium.make("propamm_gym/PropAmm-v0", address=..., opponents=[...])
