@@ -39,3 +39,4 @@ export { EXT_SLOT } from "./runtime/slots.js";
 export * from "./gym/vector-env.js";
 export * from "./gym/wrappers.js";
 export * from "./gym/checker.js";
+export * from "./gym/multi-agent-env.js";

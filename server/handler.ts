@@ -23,14 +23,24 @@ import { SandboxedVectorEnv } from "../arena/sandbox-env.js";
 import { ArrayError, decodeFloatArray, encodeArray } from "./arrays.js";
 import { WIRE_NAMES, defaultConfigWire, envConfigFromWire, pinsFromWire } from "./config-map.js";
 import { type Session, Sessions } from "./sessions.js";
+import {
+  MULTI_AGENT_APIS,
+  MultiAgentSession,
+  type MultiAgentApi,
+  aecStateWire,
+  lineupFromWire,
+  parallelResetWire,
+  parallelStepWire,
+} from "./multi-agent.js";
 
 export const PROTOCOL_VERSION = 1;
 /**
  * Backward-compatible additions to protocol 1 (docs/protocol.md, "Revisions"): 2 added reset's
- * `seeds` and `mask`, the eviction of idle sessions when the table is full and fair scheduling.
+ * `seeds` and `mask`, the eviction of idle sessions when the table is full and fair scheduling;
+ * 3 added multi-agent sessions (`make`'s `lineup` and `api`).
  */
-export const PROTOCOL_REVISION = 2;
-export const FEATURES = ["reset_seeds", "reset_mask", "evict_idle", "fair_scheduling"] as const;
+export const PROTOCOL_REVISION = 3;
+export const FEATURES = ["reset_seeds", "reset_mask", "evict_idle", "fair_scheduling", "multi_agent"] as const;
 
 /** The protocol's error codes (docs/protocol.md); env/errors.ts maps every error to one. */
 export type ErrorCode = WireErrorCode;
@@ -274,6 +284,9 @@ export class RequestHandler {
   }
 
   private async make(m: Msg, now: number): Promise<Msg> {
+    if (m.lineup !== undefined && m.lineup !== null) return this.makeMultiAgent(m, now);
+    if (m.api !== undefined && m.api !== null)
+      throw new ProtocolError("BAD_REQUEST", "'api' is for multi-agent sessions: give a 'lineup' too");
     const n = m.num_envs ?? 1;
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > this.limits.maxEnvsPerSession) {
       throw new ProtocolError("BAD_REQUEST", `'num_envs' must be an integer in [1, ${this.limits.maxEnvsPerSession}]`);
@@ -283,17 +296,7 @@ export class RequestHandler {
       throw new ProtocolError("BAD_REQUEST", '\'autoreset_mode\' must be "next_step" or "same_step"');
     }
     const config = envConfigFromWire(m.config);
-    this.sessions.sweep(now);
-    if (this.sessions.full()) {
-      const evicted = this.sessions.evictLongestIdle(now);
-      if (evicted !== null) this.evictions.push(evicted);
-    }
-    if (this.sessions.full()) {
-      throw new ProtocolError(
-        "TOO_MANY_SESSIONS",
-        `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}), all used within the last ${this.limits.evictIdleS} s; close one first`,
-      );
-    }
+    this.makeRoom(now);
     const opponents = config.opponents ?? [];
     const files = opponents.filter((o) => typeof o !== "string" || !builtinSource(o));
     const allowed = opponents.map((o) => (typeof o === "string" && builtinSource(o) ? o : this.allowedPath(o)));
@@ -315,6 +318,51 @@ export class RequestHandler {
       observation_space: observationSpace(config.observation ?? DEFAULT_ENV_CONFIG.observation).toJSON(),
       action_space: ACTION_SPACE.toJSON(),
       autoreset_mode: mode,
+    };
+  }
+
+  /** Frees idle sessions, and the longest-idle one when the table is full; refuses when it stays full. */
+  private makeRoom(now: number): void {
+    this.sessions.sweep(now);
+    if (this.sessions.full()) {
+      const evicted = this.sessions.evictLongestIdle(now);
+      if (evicted !== null) this.evictions.push(evicted);
+    }
+    if (this.sessions.full()) {
+      throw new ProtocolError(
+        "TOO_MANY_SESSIONS",
+        `${this.sessions.size} sessions are open (limit ${this.limits.maxSessions}), all used within the last ${this.limits.evictIdleS} s; close one first`,
+      );
+    }
+  }
+
+  /** Revision 3: a multi-agent session (one env; built-in opponents only; in this process). */
+  private makeMultiAgent(m: Msg, now: number): Msg {
+    const api = m.api ?? "aec";
+    if (!(MULTI_AGENT_APIS as readonly unknown[]).includes(api))
+      throw new ProtocolError("BAD_REQUEST", `'api' must be "aec" or "parallel" (got ${describeValue(api)})`);
+    if (m.num_envs !== undefined && m.num_envs !== null && m.num_envs !== 1)
+      throw new ProtocolError("BAD_REQUEST", "'num_envs' must be 1 or nil for a multi-agent session (one env)");
+    if (m.autoreset_mode !== undefined && m.autoreset_mode !== null)
+      throw new ProtocolError(
+        "BAD_REQUEST",
+        "'autoreset_mode' is not for multi-agent sessions (they do not autoreset)",
+      );
+    const lineup = lineupFromWire(m.lineup);
+    const config = envConfigFromWire(m.config);
+    if (config.opponents !== undefined)
+      throw new ConfigError("config.opponents: a multi-agent session takes its opponents from 'lineup'");
+    const { opponents: _none, ...rest } = config;
+    const env = new MultiAgentSession(api as MultiAgentApi, { ...rest, lineup });
+    this.makeRoom(now);
+    const s = this.sessions.add(env, now);
+    return {
+      env_id: s.id,
+      num_envs: 1,
+      api,
+      possible_agents: [...env.aec.possibleAgents],
+      observation_space: OBSERVATION_SPACE.toJSON(),
+      action_space: ACTION_SPACE.toJSON(),
     };
   }
 
@@ -409,6 +457,19 @@ export class RequestHandler {
         if (k !== "market") throw new ProtocolError("BAD_REQUEST", `options: unknown key '${k}' (known: market)`);
       options = o.market === undefined ? {} : { market: pinsFromWire(o.market, "options.market") };
     }
+    if (s.env instanceof MultiAgentSession) {
+      for (const k of ["seeds", "mask"])
+        if (m[k] !== undefined && m[k] !== null)
+          throw new ProtocolError("BAD_REQUEST", `'${k}' is for vector sessions; a multi-agent session has one env`);
+      const env = s.env;
+      const args = { seed: seed as number | undefined, options };
+      if (env.parallel !== null) {
+        const r = env.parallel.reset(args);
+        return this.remember(s, id, parallelResetWire(env.parallel, r, infoToWire));
+      }
+      env.aec.reset(args);
+      return this.remember(s, id, aecStateWire(env.aec, infoToWire));
+    }
     const n = s.env.numEnvs;
     const seeds = this.seedList(m.seeds, n, seed);
     const mask = this.resetMask(m.mask, n);
@@ -421,6 +482,57 @@ export class RequestHandler {
       observations: encodeArray(r.observations, "float32", [n, r.observations.length / n]),
       infos: r.infos.map(infoToWire),
     });
+  }
+
+  /** One agent's action: an array of 2 finite numbers ([2] or [1, 2]). */
+  private agentAction(x: unknown, what: string): Float64Array {
+    const { values, shape } = decodeFloatArray(x, what);
+    const ok = (shape.length === 1 && shape[0] === 2) || (shape.length === 2 && shape[0] === 1 && shape[1] === 2);
+    if (!ok) throw new ArrayError(`${what} must have shape [2] (got ${JSON.stringify(shape)})`);
+    for (let i = 0; i < 2; i++)
+      if (!Number.isFinite(values[i])) throw new ArrayError(`${what}[${i}] is ${values[i]}: actions must be finite`);
+    return values;
+  }
+
+  /**
+   * A multi-agent step. AEC: `action`, the selected agent's action (nil removes a finished
+   * agent), with an optional `agent` naming who is meant to act. Parallel: `actions`, a map from
+   * agent id to action (nil for an agent that is not acting).
+   */
+  private multiAgentStep(env: MultiAgentSession, m: Msg): Msg {
+    if (env.parallel === null) {
+      if (m.actions !== undefined)
+        throw new ProtocolError(
+          "BAD_REQUEST",
+          "an AEC session's step takes 'action' (the selected agent's), not 'actions'",
+        );
+      if (m.agent !== undefined && m.agent !== null) {
+        if (typeof m.agent !== "string") throw new ProtocolError("BAD_REQUEST", "'agent' must be a string or nil");
+        if (env.aec.simulation !== null && m.agent !== env.aec.agentSelection)
+          throw new ProtocolError(
+            "BAD_REQUEST",
+            `'agent' is '${m.agent}' but it is '${env.aec.agentSelection}' that is selected to act`,
+          );
+      }
+      const action = m.action === undefined || m.action === null ? null : this.agentAction(m.action, "action");
+      env.aec.step(action);
+      return aecStateWire(env.aec, infoToWire);
+    }
+    if (m.action !== undefined)
+      throw new ProtocolError(
+        "BAD_REQUEST",
+        "a parallel session's step takes 'actions' (a map agent -> action), not 'action'",
+      );
+    if (!isPlainMap(m.actions))
+      throw new ProtocolError(
+        "BAD_REQUEST",
+        "'actions' must be a map from agent id to action (nil for an agent not acting)",
+      );
+    const actions: Record<string, Float64Array | null> = {};
+    for (const [a, x] of Object.entries(m.actions))
+      actions[a] = x === null || x === undefined ? null : this.agentAction(x, `actions['${a}']`);
+    const r = env.parallel.step(actions);
+    return parallelStepWire(env.parallel, r, infoToWire);
   }
 
   /** reset's `seeds`: nil, or a list of n ints >= 0 or nils (not with `seed`). */
@@ -473,6 +585,7 @@ export class RequestHandler {
   private async stepNow(s: Session, m: Msg, id: unknown): Promise<Uint8Array> {
     const cached = this.replay(s, id);
     if (cached) return cached;
+    if (s.env instanceof MultiAgentSession) return this.remember(s, id, this.multiAgentStep(s.env, m));
     const n = s.env.numEnvs;
     const { values, shape } = decodeFloatArray(m.actions, "actions");
     const shapeOk =

@@ -5,11 +5,12 @@
 import { randomBytes } from "node:crypto";
 import type { VectorEnv } from "../gym/vector-env.js";
 import type { SandboxedVectorEnv } from "../arena/sandbox-env.js";
+import type { MultiAgentSession } from "./multi-agent.js";
 
 export interface Session {
   id: string;
-  /** In this process (built-in opponents only) or in a sandbox child (a client named a file). */
-  env: VectorEnv | SandboxedVectorEnv;
+  /** In this process (built-in opponents only), in a sandbox child (a client named a file), or a multi-agent env. */
+  env: VectorEnv | SandboxedVectorEnv | MultiAgentSession;
   lastUsed: number;
   /** The last reset/step request id and its encoded reply, for retried requests. */
   lastRequestId: unknown;

@@ -11,11 +11,11 @@ args=()
 [ -d /opt/pypi/simple ] && args+=(--index-url file:///opt/pypi/simple)
 [ -d /opt/pypi-more/simple ] && args+=(--extra-index-url file:///opt/pypi-more/simple)
 [ -d /opt/wheels ] && args+=(--find-links /opt/wheels)
-.venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" numpy pyzmq msgpack gymnasium pytest tensorboard setuptools wheel
+.venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" numpy pyzmq msgpack gymnasium pettingzoo pytest tensorboard setuptools wheel
 if [ -f server/python/pyproject.toml ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e server/python
 fi
 if [ "${WITH_TORCH:-0}" = "1" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" torch
 fi
-.venv/bin/python -c "import numpy, zmq, msgpack, gymnasium; print('python client ready: numpy', numpy.__version__, 'pyzmq', zmq.__version__, 'gymnasium', gymnasium.__version__)"
+.venv/bin/python -c "import numpy, zmq, msgpack, gymnasium, pettingzoo; print('python client ready: numpy', numpy.__version__, 'pyzmq', zmq.__version__, 'gymnasium', gymnasium.__version__, 'pettingzoo', pettingzoo.__version__)"

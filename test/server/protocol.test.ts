@@ -235,8 +235,8 @@ describe("hello and ping", () => {
       ].sort(),
     );
     expect(r.protocol).toBe(1);
-    expect(r.revision).toBe(2);
-    expect(r.features).toEqual(["reset_seeds", "reset_mask", "evict_idle", "fair_scheduling"]);
+    expect(r.revision).toBe(3);
+    expect(r.features).toEqual(["reset_seeds", "reset_mask", "evict_idle", "fair_scheduling", "multi_agent"]);
     expect(r.sessions_open).toBe(0);
     expect(r.server).toBe(`prop-amm-gym ${PKG_VERSION}`);
     expect(r.observation_space).toEqual(OBSERVATION_SPACE);

@@ -1,7 +1,7 @@
 /**
  * Runs the Python client's pytest suite (server/python/tests) against the built server
  * (dist/cli/main.js). Skipped, with the reason printed, when no Python with numpy, pyzmq,
- * msgpack, gymnasium and pytest is found (`npm run setup:python` creates .venv/ with them).
+ * msgpack, gymnasium, pettingzoo and pytest is found (`npm run setup:python` creates .venv/ with them).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -16,6 +16,7 @@ const REQUIRED: Record<string, string> = {
   zmq: "pyzmq",
   msgpack: "msgpack",
   gymnasium: "gymnasium",
+  pettingzoo: "pettingzoo",
   pytest: "pytest",
 };
 

@@ -6,10 +6,15 @@
     obs, info = env.reset(seed=1)
     obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
 
+Several agents (PettingZoo): ``AECEnv(lineup=[{"agent": "a"}, "starter", {"agent": "b"}])`` and
+``ParallelEnv(agents=3, opponents=["starter"])``.
+
 The wire format is docs/protocol.md of the prop-amm gym repository.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import gymnasium
 
@@ -37,7 +42,9 @@ __all__ = [
     "EPISODE_KEY",
     "ERROR_CODES",
     "PROTOCOL_VERSION",
+    "AECEnv",
     "Connection",
+    "ParallelEnv",
     "PropAmmEnv",
     "PropAmmError",
     "PropAmmSB3VecEnv",
@@ -49,6 +56,20 @@ __all__ = [
     "decode_array",
     "encode_array",
 ]
+
+if TYPE_CHECKING:
+    from .multi_agent import AECEnv, ParallelEnv
+
+
+def __getattr__(name: str) -> Any:
+    # The PettingZoo envs are imported on first use: importing pettingzoo takes about a second,
+    # which single-agent users (and processes that only make a session) should not pay.
+    if name in ("AECEnv", "ParallelEnv"):
+        from . import multi_agent
+
+        return getattr(multi_agent, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 if ENV_ID not in gymnasium.registry:
     # gymnasium.make("propamm_gym/PropAmm-v0", address=..., opponents=[...])

@@ -109,7 +109,7 @@ def test_hello_reply(address: str) -> None:
         "idle_timeout_s",
         "evict_idle_s",
     }
-    assert r["revision"] == 2 and {"reset_seeds", "reset_mask", "evict_idle"} <= set(r["features"])
+    assert r["revision"] == 3 and {"reset_seeds", "reset_mask", "evict_idle", "multi_agent"} <= set(r["features"])
     assert set(r["default_config"]) >= {"opponents", "decision_interval", "reward_mode", "sim"}
 
 
