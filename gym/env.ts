@@ -79,6 +79,22 @@ export function observationSpace(kind: ObservationKind): Box {
   return new Box(low, high);
 }
 
+/**
+ * The observation of an agent pool from its storage (spec §6.3), in a simulation of
+ * `nStrategies` strategies with epochs of `epochLen` steps.
+ */
+export function agentObservation(
+  kind: ObservationKind,
+  storage: Uint8Array,
+  nStrategies: number,
+  epochLen: number,
+): Float32Array {
+  const features = readFeatures(storage, initialFeatures(nStrategies));
+  if (kind === "seed") return observationFromFeatures(features, epochLen);
+  const out = new Float32Array(OBSERVATION_SIZE.extended);
+  return extendedObservation(features, readExtendedFeatures(storage), epochLen, out);
+}
+
 /** The seed observation's space: Box(float32, [5]). */
 export const OBSERVATION_SPACE = observationSpace("seed");
 export const ACTION_SPACE = new Box([-1, -1], [1, 1]);
@@ -323,10 +339,8 @@ export class PropAmmEnv {
   }
 
   private observation(): Float32Array {
-    const extended = this.extendedFeatures();
-    if (extended === null) return observationFromFeatures(this.features(), this.simConfig.epochLen);
-    const out = new Float32Array(OBSERVATION_SIZE.extended);
-    return extendedObservation(this.features(), extended, this.simConfig.epochLen, out);
+    const sim = this.sim!;
+    return agentObservation(this.config.observation, sim.pools[0].storage, sim.nStrategies, this.simConfig.epochLen);
   }
 
   private info(): StepInfo {

@@ -34,11 +34,12 @@ import {
 import { RandomStream } from "../env/rng.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
 import { riskAdjustedScore } from "../env/capital.js";
-import { actionToFeeBps, observationFromFeatures } from "../runtime/mapping.js";
+import { actionToFeeBps } from "../runtime/mapping.js";
 import {
   ACTION_SPACE,
   EnvError,
-  OBSERVATION_SPACE,
+  agentObservation,
+  observationSpace,
   type ResetOptions,
   type StepInfo,
   type StrategyResolver,
@@ -166,6 +167,8 @@ export class PropAmmAECEnv {
   infos: Record<string, StepInfo> = {};
 
   private readonly sources: (StrategySource | null)[];
+  /** Every agent's observation space (all agents observe the same kind, spec §6.3). */
+  private readonly obsSpace: Box;
   private readonly states: AgentState[];
   private readonly byId = new Map<string, AgentState>();
   private rng: RandomStream;
@@ -194,6 +197,7 @@ export class PropAmmAECEnv {
     const ids = checkLineup(this.config.lineup);
     this.config.lineup = [...this.config.lineup];
     checkEnvConfig({ ...this.config, opponents: [] });
+    this.obsSpace = observationSpace(this.config.observation);
     this.sources = this.config.lineup.map(resolveEntry);
     this.simConfig = resolveConfig(this.config.sim, this.config.lineup.length);
     this.pins = { ...this.simConfig.pins };
@@ -243,7 +247,7 @@ export class PropAmmAECEnv {
 
   observationSpace(agent: string): Box {
     this.state(agent);
-    return OBSERVATION_SPACE;
+    return this.obsSpace;
   }
 
   actionSpace(agent: string): Box {
@@ -284,6 +288,7 @@ export class PropAmmAECEnv {
           decisionInterval: this.config.decisionInterval,
           epochLen: this.simConfig.epochLen,
           name: st.id,
+          extended: this.config.observation === "extended",
           decide: (kind, _step, _storage, event) => {
             st.decision = kind;
             st.tradeSide = event ? event.side : null;
@@ -321,7 +326,14 @@ export class PropAmmAECEnv {
 
   /** An agent's observation now (spec §6.3, of its own pool). */
   observe(agent: string): Float32Array {
-    return observationFromFeatures(this.features(agent), this.simConfig.epochLen);
+    const st = this.state(agent);
+    const sim = this.requireSim();
+    return agentObservation(
+      this.config.observation,
+      sim.pools[st.pool].storage,
+      sim.nStrategies,
+      this.simConfig.epochLen,
+    );
   }
 
   /** An agent's raw features now. */

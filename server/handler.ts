@@ -361,7 +361,7 @@ export class RequestHandler {
       num_envs: 1,
       api,
       possible_agents: [...env.aec.possibleAgents],
-      observation_space: OBSERVATION_SPACE.toJSON(),
+      observation_space: env.aec.observationSpace(env.aec.possibleAgents[0]).toJSON(),
       action_space: ACTION_SPACE.toJSON(),
     };
   }

@@ -78,7 +78,10 @@ export class MultiAgentSession {
 
 function observationsWire(env: PropAmmAECEnv, agents: readonly string[]): Msg {
   const out: Msg = {};
-  for (const a of agents) out[a] = encodeArray(env.observe(a), "float32", [5]);
+  for (const a of agents) {
+    const o = env.observe(a);
+    out[a] = encodeArray(o, "float32", [o.length]);
+  }
   return out;
 }
 
@@ -130,7 +133,7 @@ export function parallelResetWire(
 /** A Parallel session's step reply. */
 export function parallelStepWire(env: PropAmmParallelEnv, r: ParallelStepResult, info: InfoWire): Msg {
   const observations: Msg = {};
-  for (const [a, o] of Object.entries(r.observations)) observations[a] = encodeArray(o, "float32", [5]);
+  for (const [a, o] of Object.entries(r.observations)) observations[a] = encodeArray(o, "float32", [o.length]);
   return {
     agents: [...env.agents],
     acting: r.acting,

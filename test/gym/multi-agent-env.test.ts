@@ -147,6 +147,10 @@ describe("PropAmmAECEnv with one agent is PropAmmEnv", () => {
       env: { decisionInterval: 0, rewardBaseline: "normalizer", rewardScale: 1, opponents: ["fixed:25"] },
     },
     { name: "interval 100, sparse, starter", env: { decisionInterval: 100, rewardMode: "sparse" } },
+    {
+      name: "interval 10, the extended observation, two opponents",
+      env: { decisionInterval: 10, observation: "extended", opponents: ["starter", "fixed:40"] },
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
