@@ -53,10 +53,15 @@ export interface SeedCurves {
   final: Record<CurveMetric | "timesteps", Spread>;
 }
 
-/** The held-out evaluations in a run folder's metrics.jsonl. */
+/**
+ * The held-out evaluations in a run folder's metrics.jsonl, in iteration order. A run resumed
+ * from a checkpoint older than its last evaluation evaluates those iterations again: the later
+ * record of an iteration is the one its checkpoints continue from, so it replaces the earlier.
+ */
 export function readEvalRecords(runDir: string): EvalRecord[] {
   const text = readFileSync(join(runDir, "metrics.jsonl"), "utf8");
-  return text
+  const byIteration = new Map<number, EvalRecord>();
+  const records = text
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -68,6 +73,8 @@ export function readEvalRecords(runDir: string): EvalRecord[] {
       meanEdge: r.meanEdge as number,
       meanEdgeVsNormalizer: r.meanEdgeVsNormalizer as number,
     }));
+  for (const r of records) byIteration.set(r.iteration, r);
+  return [...byIteration.values()].sort((a, b) => a.iteration - b.iteration);
 }
 
 export function spread(xs: readonly number[]): Spread {

@@ -4,10 +4,10 @@
  * hand; a standalone single-seed run of the same seed; the SVG and TensorBoard files decoded here.
  * Runs are tiny (500-step simulations, population 4).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { aggregateSeeds, type EvalRecord } from "../../training/seed-curves.js";
+import { aggregateSeeds, type EvalRecord, readEvalRecords } from "../../training/seed-curves.js";
 import { runCliAsync, showRun as show, STACK_FRAME } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -104,6 +104,34 @@ describe("aggregating runs across seeds", () => {
     expect(c.final.meanEdgeVsNormalizer.sd).toBeCloseTo(2, 12);
     expect(c.final.timesteps).toMatchObject({ min: 190, max: 400 });
     expect(() => aggregateSeeds([{ seed: 0, out: "x", evals: [] }])).toThrow(/x has no held-out evaluation/);
+  });
+});
+
+describe("reading a run's evaluations", () => {
+  it("keeps eval records only, and of an iteration evaluated twice (a resume from an older checkpoint) the later", () => {
+    const dir = join(tmp, "resumed");
+    mkdirSync(dir, { recursive: true });
+    const line = (o: object) => JSON.stringify(o);
+    const e = (iteration: number, vs: number) => ({
+      type: "eval",
+      wallSeconds: 1,
+      iteration,
+      timesteps: iteration * 10,
+      episodes: 4,
+      meanReturn: 0,
+      meanEdge: 0,
+      meanEdgeVsNormalizer: vs,
+      seeds: [500000, 500001],
+    });
+    const lines = [e(1, 1), { type: "train", iteration: 2 }, e(2, 2), e(3, 3), e(2, 20), e(3, 30), e(4, 40)];
+    writeFileSync(join(dir, "metrics.jsonl"), lines.map(line).join("\n") + "\n");
+    const got = readEvalRecords(dir);
+    expect(got.map((r) => [r.iteration, r.meanEdgeVsNormalizer, r.timesteps])).toEqual([
+      [1, 1, 10],
+      [2, 20, 20],
+      [3, 30, 30],
+      [4, 40, 40],
+    ]);
   });
 });
 
