@@ -16,6 +16,15 @@ export * from "./env/router.js";
 export * from "./arena/runner.js";
 export * from "./env/simulation.js";
 export * from "./arena/stats.js";
+export * from "./arena/tournament.js";
+export {
+  BradleyTerryError,
+  fitBradleyTerry,
+  information as bradleyTerryInformation,
+  logLikelihood as bradleyTerryLogLikelihood,
+  separation as bradleyTerrySeparation,
+} from "./arena/bradley-terry.js";
+export type { BradleyTerryFit, BradleyTerryOptions, PairwiseRecord } from "./arena/bradley-terry.js";
 export * from "./env/storage.js";
 export * from "./env/trace.js";
 export type * from "./env/strategy.js";

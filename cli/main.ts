@@ -14,6 +14,7 @@ import { addRunCommand } from "./run-command.js";
 import { addServeCommand } from "./serve-command.js";
 import { addSubmitCommand } from "./submit-command.js";
 import { addSweepCommand } from "./sweep-command.js";
+import { addTournamentCommand } from "./tournament-command.js";
 import { addTrainCommand } from "./train-command.js";
 import { addValidateCommand } from "./validate-command.js";
 
@@ -24,6 +25,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   addSubmitCommand,
   addTrainCommand,
   addEvalCommand,
+  addTournamentCommand,
   addSweepCommand,
   addDemoCommand,
   addExportCommand,

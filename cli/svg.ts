@@ -142,6 +142,19 @@ export interface Line {
   y: number[];
   /** Optional half-width of a band around y (e.g. a 95% CI). */
   band?: number[];
+  /** Optional lower and upper edges of a band (e.g. the min and max across runs), instead of `band`. */
+  lower?: number[];
+  upper?: number[];
+  /** Stroke width (default 2) and opacity (default 1) of the line. */
+  width?: number;
+  opacity?: number;
+}
+
+/** The band's lower and upper edge at each point, if the line has one. */
+function bandEdges(l: Line): { lo: number[]; hi: number[] } | null {
+  if (l.lower && l.upper) return { lo: l.lower, hi: l.upper };
+  if (l.band) return { lo: l.y.map((v, k) => v - l.band![k]), hi: l.y.map((v, k) => v + l.band![k]) };
+  return null;
 }
 
 export function lineChartSvg(
@@ -153,7 +166,10 @@ export function lineChartSvg(
 ): string {
   const xs = lines.flatMap((l) => l.x);
   const ys = lines
-    .flatMap((l) => l.y.map((v, i) => [v - (l.band?.[i] ?? 0), v + (l.band?.[i] ?? 0)]).flat())
+    .flatMap((l) => {
+      const b = bandEdges(l);
+      return b ? [...l.y, ...b.lo, ...b.hi] : l.y;
+    })
     .filter(Number.isFinite);
   const xr: [number, number] = [Math.min(...xs), Math.max(...xs)];
   if (!(xr[1] > xr[0])) xr[1] = xr[0] + 1;
@@ -164,13 +180,15 @@ export function lineChartSvg(
   const f = frame(title, xLabel, yLabel, xr, yr);
   lines.forEach((l, i) => {
     const color = PALETTE[i % PALETTE.length];
-    if (l.band) {
-      const up = l.x.map((x, k) => `${f.x(x)} ${f.y(l.y[k] + l.band![k])}`);
-      const down = l.x.map((x, k) => `${f.x(x)} ${f.y(l.y[k] - l.band![k])}`).reverse();
+    const b = bandEdges(l);
+    if (b) {
+      const up = l.x.map((x, k) => `${f.x(x)} ${f.y(b.hi[k])}`);
+      const down = l.x.map((x, k) => `${f.x(x)} ${f.y(b.lo[k])}`).reverse();
       f.parts.push(`<path d="M ${[...up, ...down].join(" L ")} Z" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
     }
+    const opacity = l.opacity === undefined ? "" : ` stroke-opacity="${l.opacity}"`;
     f.parts.push(
-      `<polyline points="${l.x.map((x, k) => `${f.x(x)},${f.y(l.y[k])}`).join(" ")}" fill="none" stroke="${color}" stroke-width="2"/>`,
+      `<polyline points="${l.x.map((x, k) => `${f.x(x)},${f.y(l.y[k])}`).join(" ")}" fill="none" stroke="${color}" stroke-width="${l.width ?? 2}"${opacity}/>`,
     );
     if (opts.marker)
       for (let k = 0; k < l.x.length; k++)

@@ -15,6 +15,7 @@ import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
 import { train, type TrainOptions, type TrainStart } from "../training/train.js";
 import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, type SimOptions } from "./options.js";
 import { defaultOutput, prepareOutputDir } from "./outputs.js";
+import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 
 export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
 
@@ -113,6 +114,7 @@ interface TrainCliOptions extends SimOptions {
   evalEpisodes: number;
   checkpointEvery: number;
   hp: Record<string, unknown>;
+  seeds: number;
 }
 
 export function addTrainCommand(program: Command): void {
@@ -135,6 +137,12 @@ export function addTrainCommand(program: Command): void {
         integer(1),
       )
       .option("--seed <n>", "training seed", integer(0), 0)
+      .option(
+        "--seeds <k>",
+        "train k runs with seeds seed, seed+1, ... (each in <out>/seed-<seed>/), then write their held-out learning curves across seeds",
+        integer(1, 1000),
+        1,
+      )
       .option(
         "--out <dir>",
         `run folder for checkpoints and metrics (default: ${defaultOutput("checkpoints", "<algo>-seed<seed>")})`,
@@ -169,12 +177,21 @@ export function addTrainCommand(program: Command): void {
       .addHelpText("after", hyperparameterHelp()),
   );
   addSimulationOptions(command).action(async (o: TrainCliOptions, cmd: Command) => {
-    const out = o.out ?? defaultOutput("checkpoints", `${o.algo}-seed${o.seed}`);
+    const multi = o.seeds > 1;
+    if (multi && o.evalEvery === 0)
+      throw new ConfigError("--seeds > 1 compares the runs' held-out evaluations: give --eval-every > 0");
+    const out =
+      o.out ??
+      defaultOutput(
+        "checkpoints",
+        multi ? `${o.algo}-seeds${o.seed}-${o.seed + o.seeds - 1}` : `${o.algo}-seed${o.seed}`,
+      );
     // A folder to resume must already hold a run (train says so if not); any other is created now.
     if (o.resume !== true || existsSync(out)) prepareOutputDir(out, "--out");
     // Resuming without --algo continues with the run's own algorithm.
-    if (o.resume === true && cmd.getOptionValueSource("algo") !== "cli" && existsSync(join(out, "LATEST")))
-      o.algo = readCheckpointState(resolveCheckpoint(out)).algo;
+    const first = multi ? seedRunDir(out, o.seed) : out;
+    if (o.resume === true && cmd.getOptionValueSource("algo") !== "cli" && existsSync(join(first, "LATEST")))
+      o.algo = readCheckpointState(resolveCheckpoint(first)).algo;
     // More rollout threads than cores only queue behind each other (and cost memory): cap them.
     const cores = availableParallelism();
     if (o.algo === "es" && o.workers > cores) {
@@ -185,11 +202,11 @@ export function addTrainCommand(program: Command): void {
     const timesteps = o.timesteps ?? DEFAULT_TIMESTEPS[o.algo];
     const tty = process.stderr.isTTY === true;
     let lastLine = 0;
-    const opts: TrainOptions = {
+    const runOptions = (seed: number, runOut: string): TrainOptions => ({
       algo: o.algo,
       timesteps,
-      seed: o.seed,
-      out,
+      seed,
+      out: runOut,
       resume: o.resume === true,
       workers: o.algo === "es" ? o.workers : 0,
       env: {
@@ -224,11 +241,28 @@ export function addTrainCommand(program: Command): void {
           `eval @ ${e.timesteps} steps on held-out seeds ${e.seeds[0]}..${e.seeds[1]}: return ${e.meanReturn.toFixed(3)}, edge ${e.meanEdge.toFixed(1)}, vs norm ${e.meanEdgeVsNormalizer >= 0 ? "+" : ""}${e.meanEdgeVsNormalizer.toFixed(1)}`,
         );
       },
-    };
-    const started = performance.now();
-    const dir = await train(opts);
-    if (tty) process.stderr.write("\n");
-    console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; checkpoint ${dir}`);
-    console.log(`metrics: ${out}/metrics.jsonl; TensorBoard: tensorboard --logdir ${out}/tb`);
+    });
+    if (!multi) {
+      const started = performance.now();
+      const dir = await train(runOptions(o.seed, out));
+      if (tty) process.stderr.write("\n");
+      console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; checkpoint ${dir}`);
+      console.log(`metrics: ${out}/metrics.jsonl; TensorBoard: tensorboard --logdir ${out}/tb`);
+      return;
+    }
+    // K runs one after the other, each in its own folder with its own seed, then the report across them.
+    const seeds = Array.from({ length: o.seeds }, (_, i) => o.seed + i);
+    for (const [i, seed] of seeds.entries()) {
+      const runOut = seedRunDir(out, seed);
+      console.log(`\n== training seed ${seed} (${i + 1}/${seeds.length}) -> ${runOut}`);
+      const started = performance.now();
+      const dir = await train(runOptions(seed, runOut));
+      if (tty) process.stderr.write("\n");
+      console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; checkpoint ${dir}`);
+    }
+    const { curves, files } = reportSeeds(out, seeds);
+    console.log(`\n${formatSeedTable(curves)}`);
+    for (const f of files) console.log(`wrote ${f}`);
+    console.log(`TensorBoard (every run and the aggregate): tensorboard --logdir ${out}`);
   });
 }

@@ -248,7 +248,7 @@ describe("the server takes every wire name", () => {
 
 describe("the command line's options are the schema's", () => {
   it("--help of every run command lists each simulation flag with its default", async () => {
-    for (const cmd of ["run", "submit", "eval", "sweep", "train"]) {
+    for (const cmd of ["run", "submit", "eval", "tournament", "sweep", "train"]) {
       const r = await cli([cmd, "--help"]);
       expect(r.status, r.stderr).toBe(0);
       const help = helpEntries(r.stdout);
