@@ -25,7 +25,7 @@ import { Simulation, type SimulationResult, type StrategySource } from "../env/s
 import { Box } from "./spaces.js";
 import { DEFAULT_ENV_CONFIG, RENDER_MODES, checkEnvConfig, type EnvConfig, type RenderMode } from "./options.js";
 import { type SimulationTrace, TraceRecorder, renderTraceText } from "../env/trace.js";
-import { riskAdjustedScore } from "../env/capital.js";
+import { type RewardMark, agentReward } from "./reward.js";
 import {
   EPOCH_EDGE_OBS_MAX,
   OBSERVATION_SIZE,
@@ -171,9 +171,8 @@ export class PropAmmEnv {
   private sim: Simulation | null = null;
   private simSeed = 0;
   private decision: DecisionKind | "end" = "reset";
-  private edgeAtDecision = 0;
-  private normEdgeAtDecision = 0;
-  private epochsCounted = 0;
+  /** The agent's edge and the normalizer's at the last decision, and the epochs rewarded. */
+  private mark: RewardMark = { edgeAtLast: 0, normEdgeAtLast: 0, epochsCounted: 0 };
   private done = true;
   private fees: [number, number] = [0, 0];
   private tradeSide: 0 | 1 | null = null;
@@ -254,9 +253,7 @@ export class PropAmmEnv {
       this.sim.observe(this.recorder);
     }
     this.decision = "reset";
-    this.edgeAtDecision = 0;
-    this.normEdgeAtDecision = 0;
-    this.epochsCounted = 0;
+    this.mark = { edgeAtLast: 0, normEdgeAtLast: 0, epochsCounted: 0 };
     this.done = false;
     this.fees = [0, 0];
     return { observation: this.observation(), info: this.info() };
@@ -295,34 +292,12 @@ export class PropAmmEnv {
       this.done = true;
     }
     const norm = sim.pools[sim.pools.length - 1];
-    const reward = this.reward(pool.edge, norm.edge);
-    this.edgeAtDecision = pool.edge;
-    this.normEdgeAtDecision = norm.edge;
+    const reward = agentReward(sim, 0, this.config, this.mark, pool.edge, norm.edge);
+    this.mark.edgeAtLast = pool.edge;
+    this.mark.normEdgeAtLast = norm.edge;
     const info = this.info();
     if (finished) info.episode = sim.result();
     return { observation: this.observation(), reward, terminated: finished, truncated: false, info };
-  }
-
-  /**
-   * Dense: edge since the last decision plus the downside penalty of each epoch closed since.
-   * Sparse: the closed epochs' risk-adjusted scores. With the normalizer baseline, its edge over
-   * the same interval (dense) or the same epochs (sparse) is subtracted.
-   */
-  private reward(edgeNow: number, normEdgeNow: number): number {
-    const sim = this.sim!;
-    const epochs = sim.epochSummaries(0);
-    const normEpochs = sim.epochSummaries(sim.pools.length - 1);
-    const lambda = this.simConfig.riskLambda;
-    const dense = this.config.rewardMode === "dense";
-    const baseline = this.config.rewardBaseline === "normalizer";
-    let r = dense ? edgeNow - this.edgeAtDecision : 0;
-    if (dense && baseline) r -= normEdgeNow - this.normEdgeAtDecision;
-    for (; this.epochsCounted < epochs.length; this.epochsCounted++) {
-      const e = epochs[this.epochsCounted].edge;
-      r += dense ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
-      if (!dense && baseline) r -= normEpochs[this.epochsCounted].edge;
-    }
-    return r * this.config.rewardScale;
   }
 
   features(): AgentFeatures {

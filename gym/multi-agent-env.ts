@@ -33,7 +33,7 @@ import {
 } from "../env/config.js";
 import { RandomStream } from "../env/rng.js";
 import { Simulation, type SimulationResult, type StrategySource } from "../env/simulation.js";
-import { riskAdjustedScore } from "../env/capital.js";
+import { type RewardMark, agentReward } from "./reward.js";
 import { actionToFeeBps } from "../runtime/mapping.js";
 import {
   ACTION_SPACE,
@@ -122,11 +122,8 @@ interface AgentState {
   decision: DecisionKind | "end";
   tradeSide: 0 | 1 | null;
   fees: [number, number];
-  /** The pool's and the normalizer's edge at the previous reward (the last step of any agent). */
-  edgeAtLast: number;
-  normEdgeAtLast: number;
-  /** Closed epochs already rewarded. */
-  epochsCounted: number;
+  /** Where its reward counting stands: at the previous reward (the last step of any agent). */
+  mark: RewardMark;
 }
 
 /** What `last()` returns: the selected agent's view (PettingZoo's `last()` tuple). */
@@ -211,9 +208,7 @@ export class PropAmmAECEnv {
         decision: "reset",
         tradeSide: null,
         fees: [0, 0],
-        edgeAtLast: 0,
-        normEdgeAtLast: 0,
-        epochsCounted: 0,
+        mark: { edgeAtLast: 0, normEdgeAtLast: 0, epochsCounted: 0 },
       };
       this.states.push(st);
       this.byId.set(e.agent, st);
@@ -303,9 +298,7 @@ export class PropAmmAECEnv {
       st.decision = "reset";
       st.tradeSide = null;
       st.fees = [0, 0];
-      st.edgeAtLast = 0;
-      st.normEdgeAtLast = 0;
-      st.epochsCounted = 0;
+      st.mark = { edgeAtLast: 0, normEdgeAtLast: 0, epochsCounted: 0 };
     }
     this.agents = [...this.possibleAgents];
     this.agentSelection = this.agents[0];
@@ -403,9 +396,9 @@ export class PropAmmAECEnv {
     const norm = sim.pools[sim.pools.length - 1];
     for (const a of this.agents) {
       const s = this.state(a);
-      this.rewards[a] = this.reward(s, sim.pools[s.pool].edge, norm.edge);
-      s.edgeAtLast = sim.pools[s.pool].edge;
-      s.normEdgeAtLast = norm.edge;
+      this.rewards[a] = agentReward(sim, s.pool, this.config, s.mark, sim.pools[s.pool].edge, norm.edge);
+      s.mark.edgeAtLast = sim.pools[s.pool].edge;
+      s.mark.normEdgeAtLast = norm.edge;
     }
     if (finished) {
       this.result = sim.result();
@@ -438,27 +431,6 @@ export class PropAmmAECEnv {
   /** Iterates the selected agent until no agent is left or `maxIter` selections (PettingZoo's agent_iter). */
   *agentIter(maxIter = 2 ** 63): Generator<string, void, void> {
     for (let i = 0; i < maxIter && this.agents.length > 0; i++) yield this.agentSelection;
-  }
-
-  /**
-   * An agent's reward over the interval since the previous step, as PropAmmEnv rewards the
-   * interval since its previous decision (spec §6.5).
-   */
-  private reward(st: AgentState, edgeNow: number, normEdgeNow: number): number {
-    const sim = this.sim!;
-    const epochs = sim.epochSummaries(st.pool);
-    const normEpochs = sim.epochSummaries(sim.pools.length - 1);
-    const lambda = this.simConfig.riskLambda;
-    const dense = this.config.rewardMode === "dense";
-    const baseline = this.config.rewardBaseline === "normalizer";
-    let r = dense ? edgeNow - st.edgeAtLast : 0;
-    if (dense && baseline) r -= normEdgeNow - st.normEdgeAtLast;
-    for (; st.epochsCounted < epochs.length; st.epochsCounted++) {
-      const e = epochs[st.epochsCounted].edge;
-      r += dense ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
-      if (!dense && baseline) r -= normEpochs[st.epochsCounted].edge;
-    }
-    return r * this.config.rewardScale;
   }
 
   private refreshInfos(): void {
