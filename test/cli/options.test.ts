@@ -27,6 +27,7 @@ const tmp = tempDir("propamm-options-");
 const BAD: Record<string, unknown[]> = {
   opponents: ["starter", 7],
   decisionInterval: [-1, 2.5],
+  observation: ["full", 5],
   rewardMode: ["medium"],
   rewardBaseline: ["median"],
   rewardScale: [0, -1, 2e6],

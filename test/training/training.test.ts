@@ -221,6 +221,7 @@ describe("a checkpoint written by train() reads back exactly", () => {
           feeMaxBps: 250,
           decisionInterval: 100,
           epochLen: 250,
+          observation: "seed",
         });
 
         // state.json: counters, observation statistics, RNG, optimizer state, config, env.

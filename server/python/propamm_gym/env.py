@@ -28,14 +28,16 @@ def check_render_mode(render_mode: str | None, cls: str) -> None:
 class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
     """The fee-setting MDP (docs/gym.md) over the ZeroMQ protocol (docs/protocol.md).
 
-    Observation: float32 ``(5,)`` (sigma_hat, flow_ema, capital_weight, epoch_step, n_pools);
+    Observation: float32 ``(5,)`` (sigma_hat, flow_ema, capital_weight, epoch_step, n_pools), or
+    ``(17,)`` with ``observation="extended"`` (the last trade, spots against the other pools,
+    timing, flow by side, the last epoch's edge; docs/spec.md §6.3);
     action: float32 ``(2,)`` in [-1, 1] (side-0 and side-1 fee). ``reset(seed=s)`` runs the
     episode on simulation seed ``s``; ``reset()`` takes the next seed from the env's stream.
     ``reset(options={"market": {"sigma": 0.002}})`` pins market parameters.
 
     Args:
         address: the server's endpoint.
-        opponents, decision_interval, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
+        opponents, decision_interval, observation, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
             the env config (``make``); ``None`` keeps the server's default. ``sim`` takes the
             simulation options in snake_case (``steps``, ``epoch_len``, ``pins``, ...).
         timeout_s, retries: per-request timeout and attempts in all (lazy pirate).
@@ -58,6 +60,7 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         *,
         opponents: Sequence[str] | None = None,
         decision_interval: int | None = None,
+        observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
         reward_scale: float | None = None,
@@ -74,6 +77,7 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         self.config = env_config(
             opponents=opponents,
             decision_interval=decision_interval,
+            observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
             reward_scale=reward_scale,

@@ -181,7 +181,7 @@ _DOC_ARGS = """
             controls, a built-in strategy name for an opponent (the normalizer comes last).
         agents, opponents: instead of ``lineup``: ``agents`` (a count, ids ``agent_0``...; or a
             list of ids) first, then ``opponents``. Default: two agents, no opponent.
-        decision_interval, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
+        decision_interval, observation, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
             the env config, as :class:`~propamm_gym.PropAmmEnv` takes it.
         timeout_s, retries: per-request timeout and attempts in all.
 """
@@ -201,6 +201,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
         agents: int | Sequence[str] | None = None,
         opponents: Sequence[str] | None = None,
         decision_interval: int | None = None,
+        observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
         reward_scale: float | None = None,
@@ -216,6 +217,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
         self.render_mode = None
         config = env_config(
             decision_interval=decision_interval,
+            observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
             reward_scale=reward_scale,
@@ -281,6 +283,7 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
         agents: int | Sequence[str] | None = None,
         opponents: Sequence[str] | None = None,
         decision_interval: int | None = None,
+        observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
         reward_scale: float | None = None,
@@ -295,6 +298,7 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
         self.render_mode = None
         config = env_config(
             decision_interval=decision_interval,
+            observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
             reward_scale=reward_scale,

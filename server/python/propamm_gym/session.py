@@ -33,6 +33,7 @@ def env_config(
     *,
     opponents: Sequence[str] | None = None,
     decision_interval: int | None = None,
+    observation: str | None = None,
     reward_mode: str | None = None,
     reward_baseline: str | None = None,
     reward_scale: float | None = None,
@@ -48,6 +49,8 @@ def env_config(
         config["opponents"] = list(opponents)
     if decision_interval is not None:
         config["decision_interval"] = int(decision_interval)
+    if observation is not None:
+        config["observation"] = observation
     if reward_mode is not None:
         config["reward_mode"] = reward_mode
     if reward_baseline is not None:

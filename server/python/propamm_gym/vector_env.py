@@ -53,6 +53,7 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
         *,
         opponents: Sequence[str] | None = None,
         decision_interval: int | None = None,
+        observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
         reward_scale: float | None = None,
@@ -72,6 +73,7 @@ class PropAmmVectorEnv(gymnasium.vector.VectorEnv[np.ndarray, np.ndarray, np.nda
         self.config = env_config(
             opponents=opponents,
             decision_interval=decision_interval,
+            observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
             reward_scale=reward_scale,

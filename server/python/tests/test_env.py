@@ -98,8 +98,9 @@ def test_same_seed_same_actions_same_trajectory(address: str) -> None:
             "fee_max_bps": 120,
             "sim": {**SIM, "risk_lambda": 1.5},
         },
+        {"observation": "extended", "opponents": ["starter", "fixed:40"], "sim": SIM},
     ],
-    ids=["default", "custom"],
+    ids=["default", "custom", "extended"],
 )
 def test_matches_in_process_typescript_env(address: str, kw: dict[str, Any]) -> None:
     seeds = [0, 42]
@@ -110,6 +111,7 @@ def test_matches_in_process_typescript_env(address: str, kw: dict[str, Any]) -> 
         for seed, exp in zip(seeds, expected):
             got = run_episode(env, seed, actions)
             obs = np.array(got["obs"], dtype=np.float32)
+            assert obs.shape[-1] == (17 if kw.get("observation") == "extended" else 5)
             np.testing.assert_array_equal(obs, np.array(exp["obs"], dtype=np.float32))
             assert got["rewards"] == exp["rewards"]  # exact: float64 end to end
             assert [i["decision"] for i in got["infos"]] == exp["decisions"]
