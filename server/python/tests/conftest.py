@@ -175,3 +175,31 @@ def ts_trajectories(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray cluster of 2 CPUs for the Ray tests (skipped, with the reason, without ray)."""
+    ray = pytest.importorskip("ray", reason="ray is not installed (the ray extra: WITH_RAY=1 npm run setup:python)")
+    pytest.importorskip("ray.tune", reason="ray[tune] is not installed (WITH_RAY=1 npm run setup:python)")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
