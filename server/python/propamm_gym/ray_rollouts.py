@@ -35,8 +35,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union, cast
 
+import gymnasium
 import numpy as np
 
 from .client import Connection
@@ -181,7 +182,8 @@ class RolloutBatch:
 
     @property
     def dones(self) -> np.ndarray:
-        return self.terminated | self.truncated
+        dones: np.ndarray = self.terminated | self.truncated
+        return dones
 
     @property
     def num_transitions(self) -> int:
@@ -214,7 +216,9 @@ class RolloutWorker:
     ) -> None:
         self.server = ServeProcess(cli, args=server_args)
         try:
-            self.envs = PropAmmVectorEnv(num_envs, self.server.address, autoreset_mode="same_step", list_infos=True, **env_kwargs)
+            self.envs = PropAmmVectorEnv(
+                num_envs, self.server.address, autoreset_mode="same_step", list_infos=True, **env_kwargs
+            )
         except BaseException:
             self.server.stop()
             raise
@@ -250,6 +254,7 @@ class RolloutWorker:
         assert self._obs is not None
         n = self.envs.num_envs
         space = self.envs.single_action_space
+        assert isinstance(space, gymnasium.spaces.Box)
         obs_shape, act_shape = self._obs.shape[1:], space.shape
         out_obs = np.empty((num_steps, n, *obs_shape), np.float32)
         out_next = np.empty_like(out_obs)
@@ -271,7 +276,8 @@ class RolloutWorker:
                 a = self.rng.uniform(space.low, space.high, size=(n, *act_shape)).astype(np.float32)
             out_obs[t] = obs
             out_act[t] = a
-            obs, rew, term, trunc, infos = self.envs.step(a)
+            obs, rew, term, trunc, step_infos = self.envs.step(a)
+            infos = cast(list[dict[str, Any]], step_infos)  # list_infos=True
             out_rew[t], out_term[t], out_trunc[t] = rew, term, trunc
             out_next[t] = obs
             for i in np.flatnonzero(term | trunc):

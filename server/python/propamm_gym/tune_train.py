@@ -7,8 +7,9 @@
 Each trial runs ``node dist/cli/main.js train --hp key=value ... --out <trial dir>/run`` as a
 subprocess (its own process group, killed if the trial ends first), then reports every held-out
 evaluation (``type: "eval"`` records) of that run's ``metrics.jsonl`` to Tune, in order: the
-trial's result is its last evaluation. The run folder is kept in the trial's folder (``run/``). ``--search`` values: ``a|b|c`` (tune.choice), ``uniform:lo:hi``,
-``loguniform:lo:hi``, ``randint:lo:hi`` (hi excluded), or one fixed value. Anything after ``--`` is
+trial's result is its last evaluation. The run folder is kept in the trial's folder (``run/``).
+``--search`` values: ``a|b|c`` (tune.choice), ``uniform:lo:hi``, ``loguniform:lo:hi``,
+``randint:lo:hi`` (hi excluded), or one fixed value. Anything after ``--`` is
 passed to ``propamm train`` as is. Connects to a running cluster with ``--address auto``
 (``ray start --head`` / ``ray start --address``), else starts a local one.
 """
@@ -53,9 +54,10 @@ def parse_search(specs: Sequence[str]) -> dict[str, Any]:
         kind, _, bounds = value.partition(":")
         if kind in ("uniform", "loguniform", "randint"):
             lo, _, hi = bounds.partition(":")
-            fn = {"uniform": tune.uniform, "loguniform": tune.loguniform, "randint": tune.randint}[kind]
-            cast = int if kind == "randint" else float
-            space[key] = fn(cast(lo), cast(hi))
+            if kind == "randint":
+                space[key] = tune.randint(int(lo), int(hi))
+            else:
+                space[key] = (tune.uniform if kind == "uniform" else tune.loguniform)(float(lo), float(hi))
         elif "|" in value:
             space[key] = tune.choice([_scalar(v) for v in value.split("|")])
         else:
@@ -131,7 +133,9 @@ def run_sweep(
     """Runs the sweep on the current Ray cluster (``ray.init`` first) and returns Tune's ResultGrid."""
     from ray import tune
 
-    trainable = tune.with_parameters(run_trial, cli=list(cli) if cli is not None else find_cli(), train_args=list(train_args))
+    trainable = tune.with_parameters(
+        run_trial, cli=list(cli) if cli is not None else find_cli(), train_args=list(train_args)
+    )
     tuner = tune.Tuner(
         tune.with_resources(trainable, {"cpu": cpus_per_trial}),
         param_space=dict(search_space),

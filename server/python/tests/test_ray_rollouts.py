@@ -12,7 +12,7 @@ from propamm_gym import PropAmmVectorEnv
 
 pytest.importorskip("ray", reason="ray is not installed (the ray extra: WITH_RAY=1 npm run setup:python)")
 
-from propamm_gym.ray_rollouts import RolloutBatch, RolloutCollector, RolloutWorker  # noqa: E402
+from propamm_gym.ray_rollouts import RolloutBatch, RolloutCollector, RolloutWorker
 
 SEED = 31
 

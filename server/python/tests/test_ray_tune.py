@@ -11,7 +11,7 @@ from conftest import SERVER_JS
 
 pytest.importorskip("ray.tune", reason="ray[tune] is not installed (the ray extra: WITH_RAY=1 npm run setup:python)")
 
-from propamm_gym.tune_train import parse_search, run_sweep  # noqa: E402
+from propamm_gym.tune_train import parse_search, run_sweep
 
 TRAIN_ARGS = [
     "--timesteps", "200", "--eval-every", "1", "--eval-episodes", "2", "--workers", "1",
