@@ -195,11 +195,20 @@ def wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
     return True
 
 
+def require_ray() -> Any:
+    """``ray`` (with ``ray.tune``), or a skip of the calling module that says why (the ray extra)."""
+    try:
+        import ray
+        import ray.tune
+    except Exception as e:  # absent (ModuleNotFoundError) or a broken install
+        pytest.skip(f"ray[tune] is not importable ({e}): WITH_RAY=1 npm run setup:python", allow_module_level=True)
+    return ray
+
+
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[Any]:
-    """A local Ray cluster of 2 CPUs for the Ray tests (skipped, with the reason, without ray)."""
-    ray = pytest.importorskip("ray", reason="ray is not installed (the ray extra: WITH_RAY=1 npm run setup:python)")
-    pytest.importorskip("ray.tune", reason="ray[tune] is not installed (WITH_RAY=1 npm run setup:python)")
+    """A local Ray cluster of 2 CPUs for the Ray tests."""
+    ray = require_ray()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
-from conftest import ENV_KW, alive, wait_gone
+from conftest import ENV_KW, alive, require_ray, wait_gone
 
 from propamm_gym import PropAmmVectorEnv
+from propamm_gym.ray_rollouts import RolloutBatch, RolloutCollector, RolloutWorker  # they import ray only when used
 
-pytest.importorskip("ray", reason="ray is not installed (the ray extra: WITH_RAY=1 npm run setup:python)")
+require_ray()
 
-from propamm_gym.ray_rollouts import RolloutBatch, RolloutCollector, RolloutWorker
 
 SEED = 31
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import SERVER_JS
+from conftest import SERVER_JS, require_ray
 
-pytest.importorskip("ray.tune", reason="ray[tune] is not installed (the ray extra: WITH_RAY=1 npm run setup:python)")
+from propamm_gym.tune_train import parse_search, run_sweep  # they import ray only when used
 
-from propamm_gym.tune_train import parse_search, run_sweep
+require_ray()
+
 
 TRAIN_ARGS = [
     "--timesteps", "200", "--eval-every", "1", "--eval-episodes", "2", "--workers", "1",
