@@ -16,8 +16,9 @@ batch (actors side by side on the env axis) equals one bare :class:`~propamm_gym
 of ``num_actors * envs_per_actor`` envs reset with ``seed`` and stepped with the same actions.
 
 The server dies with its actor: it is killed (process group) by ``close()``, when the actor is
-garbage-collected or its process exits, and by the kernel (``PR_SET_PDEATHSIG``) when the actor's
-process is killed outright (``ray.kill``, a crash).
+garbage-collected or its process exits, and by the kernel (``PR_SET_PDEATHSIG``, Linux) when the
+actor's process is killed outright (``ray.kill``, a crash; Ray's raylet also kills a dead
+worker's child processes by default, but the server does not rely on it).
 """
 
 from __future__ import annotations

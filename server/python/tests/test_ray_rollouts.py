@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,3 +115,32 @@ def test_servers_die_with_their_actors(ray_cluster: Any) -> None:
     finally:
         collector.close()
     assert wait_gone(pids[1]), "close() should stop the other actor's server"
+
+
+def test_server_dies_when_its_owner_is_killed_outright(tmp_path: Path) -> None:
+    """Without Ray (whose raylet also cleans up a dead worker's children): a process that owns a
+    ServeProcess is SIGKILLed, so no Python clean-up runs; the kernel kills the server
+    (PR_SET_PDEATHSIG)."""
+    script = (
+        "import sys, time\n"
+        "from propamm_gym.ray_rollouts import ServeProcess\n"
+        "s = ServeProcess()\n"
+        "print(s.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), *sys.path])}
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    server_pid = None
+    try:
+        assert owner.stdout is not None
+        server_pid = int(owner.stdout.readline())
+        assert alive(server_pid)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        assert wait_gone(server_pid), "the server outlived its owner"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        if server_pid is not None and alive(server_pid):  # this test failed: leave no server behind
+            os.killpg(server_pid, signal.SIGKILL)
