@@ -92,7 +92,11 @@ def _kill_group(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
 
 
 class ServeProcess:
-    """``propamm serve --bind <endpoint>`` in its own process group; ready once it answers a ping."""
+    """``propamm serve --bind <endpoint>`` in its own process group; ready once it answers a ping.
+
+    On Linux the server gets ``PR_SET_PDEATHSIG``: the kernel kills it when the *thread* that
+    started it exits, so start it from a thread that lives as long as the server should (the main
+    thread, or a Ray actor's, as :class:`RolloutWorker` does)."""
 
     def __init__(
         self,
