@@ -15,6 +15,14 @@ args=()
 if [ -f server/python/pyproject.toml ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e server/python
 fi
+# WITH_RAY=1: Ray core and Ray Tune (the propamm-gym[ray] extra: propamm_gym.ray_rollouts, tune_train).
+if [ "${WITH_RAY:-0}" = "1" ]; then
+  if .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" "ray[tune]"; then
+    .venv/bin/python -c "import ray, ray.tune; print('ray', ray.__version__, '(with tune) ready')"
+  else
+    echo "WARNING: ray[tune] could not be installed; the Ray tests will be skipped"
+  fi
+fi
 if [ "${WITH_TORCH:-0}" = "1" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" torch
 fi

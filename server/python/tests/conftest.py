@@ -175,3 +175,40 @@ def ts_trajectories(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pid: int, timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def require_ray() -> Any:
+    """``ray`` (with ``ray.tune``), or a skip of the calling module that says why (the ray extra)."""
+    try:
+        import ray
+        import ray.tune
+    except Exception as e:  # absent (ModuleNotFoundError) or a broken install
+        pytest.skip(f"ray[tune] is not importable ({e}): WITH_RAY=1 npm run setup:python", allow_module_level=True)
+    return ray
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A local Ray cluster of 2 CPUs for the Ray tests."""
+    ray = require_ray()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
