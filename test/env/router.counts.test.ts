@@ -106,6 +106,26 @@ describe("router quote counts at the documented steps", () => {
     expect(router.lastQuoteCalls).toBe(56);
   });
 
+  it("a black box left just short of the whole order still gets its pair: 5 quotes", () => {
+    // The pair around a settled share is x -+ width / 4 (width: 1e-5 of the order), the upper one
+    // only if it is not above the order. Here a closed-form pool takes 1e-5 of the order, so the
+    // black box (constant product, rin 100, rout 10000, 30 bps) settles at x = 0.99999 of it,
+    // 4 quarter-widths short: 2 starting quotes, 1 at the share, the pair: 5. The closed-form
+    // pool's Y reserve is solved here so that its marginal at s = 1e-5 of the order equals the
+    // black box's at the rest: g * y * X / (X + g * s)^2 = g * 1e6 / (100 + g * (amount - s))^2.
+    const g = 1 - 0.003;
+    const amount = 10;
+    const s = amount * 1e-5;
+    const X = 100;
+    const lambda = (g * 10000 * 100) / (100 + g * (amount - s)) ** 2;
+    const y = (lambda * (X + g * s) ** 2) / (g * X);
+    const router = new Router(2);
+    const bb = bbPool(cpCurve(100, 10000, 0.003));
+    const alloc = route(router, [bb, new Pool(fixedFee(30), X, y, 0.5)], 1, amount);
+    expect(alloc[1] / s).toBeCloseTo(1, 6);
+    expect(bb.quoteCalls).toBe(5);
+  });
+
   it("black-box constant product: 5 quotes for a pool with part of the order, 3 for an idle one or one with all", () => {
     // The model is exact for constant product, so its first water fill is the optimum: 2 starting
     // quotes, 1 at the share, then the second round's model (through amount/2 and the share) is
