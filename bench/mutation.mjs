@@ -17,7 +17,9 @@ export const TABLE = {
   "env/arbitrage.ts": ["test/env/arbitrage.test.ts"],
   "env/capital.ts": ["test/env/capital.test.ts"],
   "env/pool.ts": ["test/env/pool.test.ts"],
-  "env/router.ts": ["test/env/router.refine.test.ts", "test/env/router.test.ts"],
+  // Cheap tests that catch many mutants first: a mutant's run stops at its first failing test, and
+  // the files run in this order (vitest.mutation.config.ts).
+  "env/router.ts": ["test/env/router.counts.test.ts", "test/env/router.test.ts", "test/env/router.refine.test.ts"],
   "env/storage.ts": ["test/env/storage.test.ts"],
   "runtime/slots.ts": ["test/env/storage.test.ts", "test/runtime/runtime.test.ts", "test/runtime/slots.test.ts"],
   "runtime/detmath.ts": ["test/runtime/detmath.test.ts"],

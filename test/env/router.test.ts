@@ -504,6 +504,56 @@ describe("router, dust", () => {
 });
 
 describe("router, size", () => {
+  it("writes alloc[0..pools.length) only: a longer array keeps its other slots", () => {
+    // route() fills alloc[0..pools.length) (its doc comment), so a caller may pass a longer array
+    // (the engine passes one of the pools' length, and a Router built for them). Slots past the
+    // pools hold -1, below the dust threshold, so a write of 0 there shows too. Routes: closed
+    // forms only; a line beside a closed form (lambda* on the line's chord slope, where the closed
+    // forms are priced at that slope); black boxes only (one takes the whole order); a small order
+    // split between two closed forms. The router is built for 8 pools, more than these routes use.
+    const line =
+      (m: number): Curve =>
+      (x) =>
+        m * x;
+    const cpA: CpSpec = { rx: 100, ry: 10000, bid: 30, ask: 30 };
+    const routes: Array<{ pools: () => Pool[]; side: Side; amount: number }> = [
+      {
+        pools: () => [new Pool(fixedFee(30), 100, 10000, 0.5), new Pool(fixedFee(5), 50, 5100, 0.5)],
+        side: 0,
+        amount: 300,
+      },
+      {
+        pools: () => [
+          new Pool(blackBox("line", line(0.01), line(64)), 1e12, 1e12, 0.5),
+          new Pool(fixedFee(30), 100, 10000, 0.5),
+        ],
+        side: 1,
+        amount: 64,
+      },
+      {
+        pools: () => [
+          new Pool(blackBox("cp", cpCurveOf(cpA, 0), cpCurveOf(cpA, 1)), cpA.rx, cpA.ry, 0.5),
+          new Pool(blackBox("line", line(0.009), line(90)), 1e12, 1e12, 0.5),
+        ],
+        side: 1,
+        amount: 2,
+      },
+      {
+        pools: () => [new Pool(fixedFee(30), 100, 10000, 0.5), new Pool(fixedFee(25), 40, 100 * 40 * 0.99, 0.5)],
+        side: 1,
+        amount: 0.5,
+      },
+    ];
+    for (const { pools, side, amount } of routes) {
+      const want = routeOnce(new Router(8), pools(), side, amount);
+      const ps = pools();
+      const alloc = new Float64Array(ps.length + 3).fill(-1);
+      new Router(8).route(ps, side, amount, alloc);
+      expect(Array.from(alloc.subarray(0, ps.length))).toEqual(Array.from(want));
+      expect(Array.from(alloc.subarray(ps.length))).toEqual([-1, -1, -1]);
+    }
+  });
+
   it("routes as many pools as it was built for, and refuses one more", () => {
     const pools = [0, 1, 2].map(() => new Pool(fixedFee(30), 100, 10000, 1 / 3));
     const router = new Router(3);
