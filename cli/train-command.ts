@@ -293,7 +293,7 @@ export function addTrainCommand(program: Command): void {
         base: {
           ...runOptions(o.seed, out),
           given: [],
-          // Each member's banner once, at its initial checkpoint; blocks print one line each.
+          // The first member's banner only (the others differ in seed and folder); each block prints a line.
           onStart: (s) => {
             if (printedBanner) return;
             printedBanner = true;
