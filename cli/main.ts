@@ -8,6 +8,7 @@ import { ConfigError } from "../env/config.js";
 import { EXIT_BAD_INPUT, exitCodeOf } from "../env/errors.js";
 import { addDemoCommand } from "./demo-command.js";
 import { addEvalCommand } from "./eval-command.js";
+import { addExploitCommand } from "./exploit-command.js";
 import { addExportCommand } from "./export-command.js";
 import { addPlatformCommand } from "./platform-command.js";
 import { addRunCommand } from "./run-command.js";
@@ -26,6 +27,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   addTrainCommand,
   addEvalCommand,
   addTournamentCommand,
+  addExploitCommand,
   addSweepCommand,
   addDemoCommand,
   addExportCommand,

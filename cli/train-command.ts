@@ -11,6 +11,7 @@ import { ENV_OPTIONS } from "../gym/options.js";
 import { loadTf } from "../training/backend.js";
 import { ES_HYPERPARAMETERS } from "../training/es.js";
 import { describeHyperparameters, type HyperparameterTable } from "../training/hyperparameters.js";
+import { formatLeague, trainLeague } from "../training/league.js";
 import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
 import { train, type TrainOptions, type TrainStart } from "../training/train.js";
 import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, type SimOptions } from "./options.js";
@@ -19,7 +20,8 @@ import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 
 export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
 
-function parseHyper(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
+/** `--hp key=value`: numbers, booleans, number lists (`64,64`) or text. */
+export function parseHyper(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
   const m = /^([A-Za-z]\w*)=(.+)$/.exec(value);
   if (!m) throw new ConfigError(`--hp expects key=value (got '${value}')`);
   const [, key, raw] = m;
@@ -115,6 +117,9 @@ interface TrainCliOptions extends SimOptions {
   checkpointEvery: number;
   hp: Record<string, unknown>;
   seeds: number;
+  league?: number;
+  leagueRounds: number;
+  leagueSimulations: number;
 }
 
 export function addTrainCommand(program: Command): void {
@@ -158,6 +163,23 @@ export function addTrainCommand(program: Command): void {
             .filter((v) => v !== ""),
         ],
       )
+      .option(
+        "--league <k>",
+        "train k policies (k >= 2) in rounds against each other's frozen checkpoints and the league's history (each in <out>/member-<i>/), then name the champion by a tournament (docs/training.md#leagues)",
+        integer(0),
+      )
+      .option(
+        "--league-rounds <r>",
+        "rounds of a league: each member trains 1/r of --timesteps per round",
+        integer(1),
+        4,
+      )
+      .option(
+        "--league-simulations <n>",
+        "seeds every pair of members plays in the league's final tournament",
+        integer(1),
+        200,
+      )
       .option("--resume", "continue the run in --out from its latest checkpoint")
       .option(
         "--workers <n>",
@@ -177,6 +199,21 @@ export function addTrainCommand(program: Command): void {
       .addHelpText("after", hyperparameterHelp()),
   );
   addSimulationOptions(command).action(async (o: TrainCliOptions, cmd: Command) => {
+    if (o.league !== undefined) {
+      if (o.league < 2) throw new ConfigError(`--league needs at least 2 members (got ${o.league})`);
+      if (o.resume === true)
+        throw new ConfigError(
+          "--resume with --league: a league cannot be resumed; start it again with a new --out (each member folder is an ordinary run that --resume continues on its own)",
+        );
+      if (o.seeds > 1) throw new ConfigError("--league and --seeds > 1 cannot be combined: give one of them");
+    } else {
+      for (const flag of ["leagueRounds", "leagueSimulations"]) {
+        if (cmd.getOptionValueSource(flag) === "cli")
+          throw new ConfigError(
+            `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to a league: give --league <k> too`,
+          );
+      }
+    }
     const multi = o.seeds > 1;
     if (multi && o.evalEvery === 0)
       throw new ConfigError("--seeds > 1 compares the runs' held-out evaluations: give --eval-every > 0");
@@ -184,7 +221,11 @@ export function addTrainCommand(program: Command): void {
       o.out ??
       defaultOutput(
         "checkpoints",
-        multi ? `${o.algo}-seeds${o.seed}-${o.seed + o.seeds - 1}` : `${o.algo}-seed${o.seed}`,
+        o.league !== undefined
+          ? `${o.algo}-league${o.league}-seed${o.seed}`
+          : multi
+            ? `${o.algo}-seeds${o.seed}-${o.seed + o.seeds - 1}`
+            : `${o.algo}-seed${o.seed}`,
       );
     // A folder to resume must already hold a run (train says so if not); any other is created now.
     if (o.resume !== true || existsSync(out)) prepareOutputDir(out, "--out");
@@ -242,6 +283,38 @@ export function addTrainCommand(program: Command): void {
         );
       },
     });
+    if (o.league !== undefined) {
+      const started = performance.now();
+      const k = o.league;
+      let printedBanner = false;
+      const report = await trainLeague({
+        members: k,
+        rounds: o.leagueRounds,
+        base: {
+          ...runOptions(o.seed, out),
+          given: [],
+          // The first member's banner only (the others differ in seed and folder); each block prints a line.
+          onStart: (s) => {
+            if (printedBanner) return;
+            printedBanner = true;
+            for (const line of banner(s, backend, o.algo === "es" ? String(o.workers) : "in-process"))
+              console.log(line);
+          },
+        },
+        tournamentSimulations: o.leagueSimulations,
+        tournamentWorkers: Math.max(1, o.workers),
+        onBlock: (round, member, pool) => {
+          if (tty) process.stderr.write("\n");
+          console.log(
+            `\n== league round ${round}/${o.leagueRounds}, member ${member} (seed ${o.seed + member}) -> ${join(out, `member-${member}`)}; pool of ${pool.length}: ${pool.join(", ")}`,
+          );
+        },
+      });
+      if (tty) process.stderr.write("\n");
+      console.log(`\n${formatLeague(report)}`);
+      console.log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s; wrote ${join(out, "league.json")}`);
+      return;
+    }
     if (!multi) {
       const started = performance.now();
       const dir = await train(runOptions(o.seed, out));

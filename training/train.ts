@@ -68,6 +68,14 @@ export interface TrainOptions {
   onIteration?: (m: IterationMetrics, elapsedS: number, plannedTimesteps: number) => void;
   onEval?: (e: EvalSummary) => void;
   log?: (line: string) => void;
+  /**
+   * The league (league.ts) only: a resumed run trains its next block against this opponent pool
+   * instead of the one its checkpoint recorded (an empty list: none), and records it in the
+   * checkpoints it writes. Not a user option: `--resume` otherwise keeps the run's pool.
+   */
+  opponentPoolOverride?: string[];
+  /** The league only: write the initial checkpoint of a new run and stop, without iterating. */
+  initialOnly?: boolean;
 }
 
 /** What a run set out to do, as resolved (a resumed run's environment and seed are its checkpoint's). */
@@ -214,6 +222,10 @@ async function trainLocked(o: TrainOptions, progress: { iterated: boolean }): Pr
     resume = { dir, state };
     env = state.env;
     seed = state.seed;
+    if (o.opponentPoolOverride !== undefined) {
+      const { opponentPool: _recorded, ...rest } = env;
+      env = o.opponentPoolOverride.length > 0 ? { ...rest, opponentPool: o.opponentPoolOverride } : rest;
+    }
   } else if (existsSync(join(o.out, "LATEST"))) {
     throw new CheckpointError(
       `${o.out} already holds a training run: pass --resume to continue it, or choose another --out`,
@@ -349,6 +361,7 @@ async function loop(
   };
 
   if (!resume) await save();
+  if (o.initialOnly === true) return lastDir;
   while (algo.timesteps < o.timesteps) {
     const m = await algo.iterate();
     c.progress.iterated = true;
