@@ -95,6 +95,30 @@ export function agentObservation(
   return extendedObservation(features, readExtendedFeatures(storage), epochLen, out);
 }
 
+/**
+ * A reset's seeding (spec §6.6), shared by the single- and multi-agent envs: checks the seed and
+ * the market pins before anything changes (a rejected reset leaves the env as it was); an
+ * explicit seed restarts the env's stream and is the simulation seed, without one the next
+ * simulation seed is drawn from the stream. Returns the pins, stream and seed to use.
+ */
+export function episodeSeeding(
+  env: { readonly pins: MarketPins; readonly rng: RandomStream },
+  simConfig: SimConfig,
+  args: { seed?: number; options?: ResetOptions },
+): { pins: MarketPins; rng: RandomStream; simSeed: number } {
+  const { seed, options } = args;
+  if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
+    throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
+  }
+  let pins = env.pins;
+  if (options?.market) {
+    pins = { ...simConfig.pins, ...options.market };
+    resolveConfig({ ...simConfig, pins });
+  }
+  if (seed !== undefined) return { pins, rng: new RandomStream(`env:${seed}`), simSeed: seed };
+  return { pins, rng: env.rng, simSeed: Math.floor(env.rng.uniform() * 2 ** 31) };
+}
+
 /** The seed observation's space: Box(float32, [5]). */
 export const OBSERVATION_SPACE = observationSpace("seed");
 export const ACTION_SPACE = new Box([-1, -1], [1, 1]);
@@ -217,23 +241,10 @@ export class PropAmmEnv {
    * stream restarts from it; without, the next seed comes from that stream.
    */
   reset(args: { seed?: number; options?: ResetOptions } = {}): { observation: Float32Array; info: StepInfo } {
-    const { seed, options } = args;
-    // Check everything before changing anything: a rejected reset leaves the env as it was.
-    if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
-      throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
-    }
-    let pins = this.pins;
-    if (options?.market) {
-      pins = { ...this.simConfig.pins, ...options.market };
-      resolveConfig({ ...this.simConfig, pins });
-    }
-    this.pins = pins;
-    if (seed !== undefined) {
-      this.rng = new RandomStream(`env:${seed}`);
-      this.simSeed = seed;
-    } else {
-      this.simSeed = Math.floor(this.rng.uniform() * 2 ** 31);
-    }
+    const next = episodeSeeding({ pins: this.pins, rng: this.rng }, this.simConfig, args);
+    this.pins = next.pins;
+    this.rng = next.rng;
+    this.simSeed = next.simSeed;
     const agent: StrategySource = () =>
       agentPool({
         decisionInterval: this.config.decisionInterval,

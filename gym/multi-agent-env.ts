@@ -39,6 +39,7 @@ import {
   ACTION_SPACE,
   EnvError,
   agentObservation,
+  episodeSeeding,
   observationSpace,
   type ResetOptions,
   type StepInfo,
@@ -259,22 +260,10 @@ export class PropAmmAECEnv {
    * is live and its reset decision is due, the first agent in pool order selected.
    */
   reset(args: { seed?: number; options?: ResetOptions } = {}): void {
-    const { seed, options } = args;
-    if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
-      throw new EnvError(`seed must be an integer >= 0 (got ${seed})`);
-    }
-    let pins = this.pins;
-    if (options?.market) {
-      pins = { ...this.simConfig.pins, ...options.market };
-      resolveConfig({ ...this.simConfig, pins });
-    }
-    this.pins = pins;
-    if (seed !== undefined) {
-      this.rng = new RandomStream(`env:${seed}`);
-      this.simSeed = seed;
-    } else {
-      this.simSeed = Math.floor(this.rng.uniform() * 2 ** 31);
-    }
+    const next = episodeSeeding({ pins: this.pins, rng: this.rng }, this.simConfig, args);
+    this.pins = next.pins;
+    this.rng = next.rng;
+    this.simSeed = next.simSeed;
     const sources = this.sources.map((src, pool): StrategySource => {
       if (src !== null) return src;
       const st = this.states.find((s) => s.pool === pool)!;
