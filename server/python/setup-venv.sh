@@ -23,7 +23,12 @@ if [ "${WITH_RAY:-0}" = "1" ]; then
     echo "WARNING: ray[tune] could not be installed; the Ray tests will be skipped"
   fi
 fi
+# WITH_TORCH=1: torch (CPU), for the Python examples' PPO (examples/python/*.py).
 if [ "${WITH_TORCH:-0}" = "1" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" torch
+  if .venv/bin/python -m pip install --quiet --disable-pip-version-check "${args[@]}" torch; then
+    .venv/bin/python -c "import torch; print('torch', torch.__version__, 'ready')"
+  else
+    echo "WARNING: torch could not be installed; the tests of the torch examples will be skipped"
+  fi
 fi
 .venv/bin/python -c "import numpy, zmq, msgpack, gymnasium, pettingzoo; print('python client ready: numpy', numpy.__version__, 'pyzmq', zmq.__version__, 'gymnasium', gymnasium.__version__, 'pettingzoo', pettingzoo.__version__)"
