@@ -250,7 +250,8 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
     await shot(page, "jobs-laptop");
     await page.goto(`${base}/authors/local`);
     await expect.poll(() => page.locator("[data-testid=versions] tbody tr").count()).toBe(2);
-    expect(await page.locator(".chart canvas").count()).toBe(1); // edge over submissions
+    // uPlot draws in an effect, after the table has painted: wait for the canvas, do not count at once
+    await expect.poll(() => page.locator(".chart canvas").count()).toBe(1); // edge over submissions
     await shot(page, "author-laptop");
     await ctx.close();
 
@@ -318,7 +319,7 @@ describe.skipIf(skipReason !== null)("the dashboard in Chromium", () => {
       await page.setInputFiles("[data-testid=trace-file]", tape);
       await page.locator("[data-testid=player]").waitFor();
       const canvases = page.locator(".chart canvas");
-      expect(await canvases.count()).toBe(4);
+      await expect.poll(() => canvases.count()).toBe(4); // drawn in effects, after the player paints
       for (let i = 0; i < 4; i++) expect((await canvases.nth(i).boundingBox())!.height).toBeGreaterThan(100);
       expect(await page.textContent("[data-testid=step]")).toContain("299");
       await page.fill("input.scrubber", "120");
