@@ -307,7 +307,9 @@ export class Router {
         const h1 = this.x1[b] / this.f1[b];
         const invA = (h0 - h1) / (this.x0[b] - this.x1[b]);
         const bOverA = h1 - this.x1[b] * invA;
-        if (!(invA > 0 && bOverA > 0 && bOverA < Infinity)) return false;
+        // No need to refuse an infinite B/A: x1 > 0, so with invA > 0 bOverA is at most h1, and an
+        // infinite h1 (f1 = 0) makes invA infinite or NaN and bOverA -Infinity or NaN.
+        if (!(invA > 0 && bOverA > 0)) return false;
         const i = this.bb[b];
         this.g[i] = 1;
         this.rin[i] = bOverA / invA;

@@ -14,6 +14,7 @@ import {
   updateFeatures,
   viewReadExtended,
   viewReadFeatures,
+  wireAmount,
 } from "../../runtime/features.js";
 import {
   actionToFeeBps,
@@ -116,6 +117,26 @@ describe("runtime/slots.ts", () => {
 });
 
 describe("runtime/features.ts", () => {
+  it("wireAmount reads an amount back as the native ABI carries it: floor(v * 1e9) nano, as u64", () => {
+    // The truth is integer arithmetic on the u64 the wire holds (spec §3.4): the nano count as a
+    // BigInt, clamped to u64, divided back by 1e9; no float scaling shared with the module.
+    const U64_MAX = (1n << 64n) - 1n;
+    const viaWire = (v: number): number => {
+      if (!(v > 0)) return 0; // the ABI has no negative or NaN amount: 0
+      const nano = BigInt(Math.floor(v * 1e9));
+      return Number(nano > U64_MAX ? U64_MAX : nano) / 1e9;
+    };
+    for (const v of [1.5, 1.234567891234, 1e-9, 3e-9, 0.5e-9, 100, 1e10, 1.8e10]) {
+      expect(wireAmount(v), String(v)).toBe(viaWire(v));
+    }
+    expect(wireAmount(1.234567891234)).toBe(1.234567891); // the sub-nano part is gone
+    expect(wireAmount(0.5e-9)).toBe(0); // below one nano
+    for (const v of [0, -0, -1, -1e-12, NaN, -Infinity]) expect(wireAmount(v), String(v)).toBe(0);
+    // Above 2^64 - 1 nano (1.8446744e10) the wire saturates; as a double that is 2^64 / 1e9.
+    for (const v of [2e10, 1e300, Infinity]) expect(wireAmount(v), String(v)).toBe(2 ** 64 / 1e9);
+    expect(wireAmount(2e10)).toBe(viaWire(2e10));
+  });
+
   it("starts from the initial estimates, then follows the EMAs of |log spot change| and flow", () => {
     const { v } = storage();
     updateFeatures(v, { reserveX: 100, reserveY: 10000, flowCaptured: 0.2 });
