@@ -337,6 +337,55 @@ describe("runtime/policy.ts", () => {
     ).toEqual([50, 150]);
   });
 
+  // 17 -> 2 linear on the extended observation: action = [obs[8] / 5, obs[5] / 2], the spot against
+  // the normalizer (x100, clipped to +-5) and the last trade's side; fee = 100 + 100 * action.
+  const extKernel = new Array<number>(34).fill(0);
+  extKernel[8 * 2 + 0] = 0.2;
+  extKernel[5 * 2 + 1] = 0.5;
+  const extended = {
+    ...deployment,
+    mlp: mlpWeights(
+      [{ inputs: 17, outputs: 2, activation: "linear", kernel: extKernel, bias: [0, 0] }],
+      new Array<number>(17).fill(0),
+      new Array<number>(17).fill(1 - 1e-8),
+      10,
+    ),
+    observation: "extended" as const,
+  };
+  /** A side-1 trade at spot 100 against a normalizer at 99 (3 pools), at step 5. */
+  const extTrade = (): AgentSwapEvent =>
+    swapEvent({ simStep: 5, side: 1, competingSpotPrices: Float64Array.from([101, 99, NaN, NaN, NaN, NaN, NaN, NaN]) });
+
+  it("a policy on the extended observation reads the extended features; one on the seed's writes none", () => {
+    const x = viewReadExtended(new DataView(new ArrayBuffer(1024)));
+    const f = { sigmaHat: 0, flowEma: 0.5, capitalWeight: 0, epochStep: 0, nPools: 3 };
+    const fees = policyFees(
+      extended,
+      f,
+      { ...x, spotVsNormalizer: 0.01, lastSide: -1 },
+      new Float32Array(17),
+      new Float64Array(2),
+    );
+    expect(fees[0]).toBeCloseTo(120, 10); // obs[8] = 1
+    expect(fees[1]).toBe(50); // obs[5] = -1
+    // Deployed: the reset decision sees no trade (both actions 0), the decision at step 5 the trade.
+    const hooks = policyAgent(extended, 3, 100);
+    const { bytes, v } = storage();
+    const out = new Float64Array(2);
+    hooks.constantProductFees(bytes, out);
+    expect(Array.from(out)).toEqual([0.01, 0.01]);
+    hooks.afterSwap(extTrade(), bytes);
+    const obs8 = Math.fround(Math.log(100 / 99) * 100);
+    expect(viewReadFeeBps(v, SLOT.fee0Wad)).toBeCloseTo(100 + 100 * 0.2 * obs8, 9);
+    expect(viewReadFeeBps(v, SLOT.fee1Wad)).toBeCloseTo(50, 9);
+    // The seed policy's hooks leave the extended slots (12 and up) as they were: zero.
+    const seedHooks = policyAgent(deployment, 3, 100);
+    const seed = storage();
+    seedHooks.afterSwap(extTrade(), seed.bytes);
+    expect(u64(seed.v, SLOT.fee0Wad)).not.toBe(0n); // it decided
+    expect(seed.bytes.subarray(8 * 12).every((b) => b === 0)).toBe(true);
+  });
+
   it("quotes the reset decision and writes each decision's fees", () => {
     const hooks = policyAgent(deployment, 2, 100);
     const { bytes, v } = storage();
@@ -454,8 +503,11 @@ describe("runtime/features.ts and mapping.ts: the extended observation (spec §6
       flowEma1: INITIAL_FLOW_EMA,
       lastEpochEdge: 0,
     });
-    // One trade at step 450, then an epoch decision at step 499 (the previous decision at 300).
     const dv = new DataView(bytes.buffer);
+    // No trade yet at a decision at step 99 (an epoch boundary): still 0 steps since "the last trade".
+    dv.setFloat64(8 * AGENT_SLOT.lastDecisionStep, 99, true);
+    expect([viewReadExtended(v).stepsSinceTrade, viewReadExtended(v).stepsSinceDecision]).toEqual([0, 99]);
+    // One trade at step 450, then an epoch decision at step 499 (the previous decision at 300).
     dv.setFloat64(8 * SLOTS2.seen, 1, true);
     dv.setFloat64(8 * SLOTS.last, 450, true);
     dv.setFloat64(8 * AGENT_SLOT.lastDecisionStep, 499, true);
@@ -493,9 +545,16 @@ describe("runtime/features.ts and mapping.ts: the extended observation (spec §6
     expect(obs.slice(0, 5)).toEqual(Array.from(observationFromFeatures(f, 500)));
     // size 1e-3 -> 1 + log10(1e-3) / 5 = 0.4; ratios x100 clipped to +-5; steps over 100 (trades) or epochLen.
     expect(obs.slice(5)).toEqual([-1, 1, r(0.4), 5, -5, r(0.4), 1, r(0.3), r(0.25), 1, 0.25, 10]);
-    const small = { ...x, lastSize: 1e-7, lastEpochEdge: -50, spotVsMax: -0.001 };
+    const small = {
+      ...x,
+      lastSize: 1e-7,
+      lastEpochEdge: -50,
+      spotVsMax: -0.001,
+      spotVsNormalizer: -0.002,
+      stepsSinceTrade: 40,
+    };
     const o2 = Array.from(extendedObservation(f, small, 500));
-    expect([o2[7], o2[10], o2[16]]).toEqual([0, r(-0.1), -0.5]);
+    expect([o2[7], o2[8], o2[10], o2[11], o2[16]]).toEqual([0, r(-0.2), r(-0.1), r(0.4), -0.5]);
     expect(extendedObservation(f, { ...x, lastSize: 0 }, 500)[7]).toBe(0);
     expect(extendedObservation(f, { ...x, lastSize: 2 }, 500)[7]).toBe(1);
     expect(OBSERVATION_SIZE).toEqual({ seed: 5, extended: 17 });
