@@ -9,7 +9,7 @@
 //   npm run mutation -- env/router.ts      # some of them
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 
 /** Each mutated file and the test files that are its judges. */
 export const TABLE = {
@@ -66,12 +66,24 @@ for (const f of files) {
 mkdirSync("reports/mutation", { recursive: true });
 const started = performance.now();
 const load = [loadavg()[0]];
+// The timeout timer (stryker.config.mjs): tight on a quiet machine, where a mutant's run keeps to
+// the initial run's pace, generous on a busy one, where a tight timer times out mutants that would
+// survive. MUTATION_TIMEOUT_FACTOR and MUTATION_TIMEOUT_MS, when set, choose it instead.
+const quiet = load[0] < availableParallelism();
+const timer = {
+  MUTATION_TIMEOUT_FACTOR: process.env.MUTATION_TIMEOUT_FACTOR ?? (quiet ? "1.5" : "2"),
+  MUTATION_TIMEOUT_MS: process.env.MUTATION_TIMEOUT_MS ?? (quiet ? "3000" : "5000"),
+};
+console.log(
+  `mutation: load average ${load[0].toFixed(1)} on ${availableParallelism()} cores (${quiet ? "quiet" : "busy"}): ` +
+    `timeout ${timer.MUTATION_TIMEOUT_FACTOR} x the initial run + ${timer.MUTATION_TIMEOUT_MS} ms`,
+);
 const rows = [];
 for (const [tests, group] of groups) {
   const t0 = performance.now();
   const r = spawnSync("npx", ["stryker", "run"], {
     stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, MUTATE: group.join(","), MUTATE_TESTS: tests },
+    env: { ...process.env, ...timer, MUTATE: group.join(","), MUTATE_TESTS: tests },
   });
   load.push(loadavg()[0]);
   if (r.status !== 0) {
@@ -84,7 +96,14 @@ for (const [tests, group] of groups) {
   for (const file of group) rows.push({ file, tests: TABLE[file], run: group, seconds, ...score(report, file) });
 }
 const minutes = (performance.now() - started) / 60000;
-const summary = { date: new Date().toISOString(), minutes, loadAverage1m: load, rows };
+const summary = {
+  date: new Date().toISOString(),
+  minutes,
+  loadAverage1m: load,
+  timeoutFactor: Number(timer.MUTATION_TIMEOUT_FACTOR),
+  timeoutMS: Number(timer.MUTATION_TIMEOUT_MS),
+  rows,
+};
 writeFileSync("reports/mutation/summary.json", JSON.stringify(summary, null, 2) + "\n");
 console.log("\n| file | mutants | score | survivors | timeouts | seconds |\n| --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
