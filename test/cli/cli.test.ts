@@ -332,11 +332,12 @@ const BAD: { file: string; checks: string[]; says?: RegExp; confirm?: Confirm }[
 ];
 
 describe("propamm validate", () => {
-  it("passes the good fixtures, the template and the built-ins", () => {
+  it("passes the good fixtures, the example strategies and the built-ins", () => {
     const specs = [
       `${FIXTURES}/good.ts`,
       `${FIXTURES}/good-factory.mjs`,
       "strategies/template.ts",
+      "strategies/per-step-vol.ts",
       "starter",
       "normalizer",
       "fixed:30",
