@@ -22,7 +22,7 @@ import { join, relative } from "node:path";
 import { readCheckpointState, resolveCheckpoint } from "../agents/checkpoint.js";
 import { ConfigError } from "../env/config.js";
 import type { Estimate } from "../arena/stats.js";
-import { runTournament, type Tournament } from "../arena/tournament.js";
+import { runTournament, type Tournament, type TournamentRating } from "../arena/tournament.js";
 import { lockRunFolder } from "./run-lock.js";
 import { train, type TrainOptions } from "./train.js";
 
@@ -55,15 +55,10 @@ export interface LeagueOptions {
   onTournamentProgress?: (done: number, total: number) => void;
 }
 
-export interface LeagueRating {
+/** A member's tournament rating (without its standard error, which league.json leaves out), and where it is. */
+export interface LeagueRating extends Omit<TournamentRating, "se"> {
   member: number;
   dir: string;
-  rating: number;
-  fisher95: [number, number];
-  bootstrap95: [number, number] | null;
-  wins: number;
-  games: number;
-  vsNormalizer: Estimate;
 }
 
 /** What league.json holds (paths relative to the league folder, so it is the same wherever the folder is). */
