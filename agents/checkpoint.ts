@@ -34,6 +34,7 @@ import type { RandomStreamState } from "../env/rng.js";
 import { PropAmmError } from "../env/errors.js";
 import type { Activation, ObsNormStats, PolicySpec } from "./mlp.js";
 import { OBSERVATION_SIZE, type ObservationKind } from "../runtime/mapping.js";
+import { OBSERVATION_KINDS, isObservationKind } from "../runtime/observation-kinds.js";
 
 export const CHECKPOINT_FORMAT = "propamm-checkpoint";
 export const CHECKPOINT_VERSION = 1;
@@ -234,8 +235,10 @@ export function readCheckpointState(dir: string): CheckpointState {
     throw new CheckpointError(`${file}: the policy description is missing or malformed`);
   }
   const kind = p.observation ?? "seed";
-  if (kind !== "seed" && kind !== "extended")
-    throw new CheckpointError(`${file}: unknown policy observation '${String(kind)}' (seed or extended)`);
+  if (!isObservationKind(kind))
+    throw new CheckpointError(
+      `${file}: unknown policy observation '${String(kind)}' (${OBSERVATION_KINDS.join(", ")})`,
+    );
   if (p.sizes[0] !== OBSERVATION_SIZE[kind])
     throw new CheckpointError(
       `${file}: the policy takes ${p.sizes[0]} inputs, the ${kind} observation has ${OBSERVATION_SIZE[kind]}`,

@@ -22,6 +22,7 @@ import { type CheckpointState, type PolicyMeta, loadPolicy } from "./checkpoint.
 import type { PolicySpec } from "./mlp.js";
 import { PropAmmError } from "../env/errors.js";
 import { OBSERVATION_SIZE, type ObservationKind } from "../runtime/mapping.js";
+import { OBSERVATION_KINDS, isObservationKind } from "../runtime/observation-kinds.js";
 
 export type ExportFormat = "ts" | "js" | "rs";
 
@@ -168,8 +169,8 @@ function checkPolicy(p: ExportablePolicy): void {
   const { layers } = p.spec;
   if (layers.length === 0) throw new ExportError("the policy has no layers");
   const kind = observationOf(p);
-  if (kind !== "seed" && kind !== "extended")
-    throw new ExportError(`unknown policy observation '${String(kind)}' (seed or extended)`);
+  if (!isObservationKind(kind))
+    throw new ExportError(`unknown policy observation '${String(kind)}' (${OBSERVATION_KINDS.join(", ")})`);
   const n = OBSERVATION_SIZE[kind];
   if (layers[0].inputs !== n || layers[layers.length - 1].outputs !== 2) {
     throw new ExportError(
@@ -539,6 +540,7 @@ const FEE_MAX_BPS: f64 = ${rustNumber(m.feeMaxBps)};
 
 /// The observation the policy was trained on (spec §6.3): ${observationOf(p)}, ${layers[0].inputs} values.
 const EXTENDED: bool = ${observationOf(p) === "extended"};
+const STEP_VOL: bool = ${observationOf(p) === "seed-vol"};
 const OBS_SIZE: usize = ${layers[0].inputs};
 
 // Observation normalisation (running mean and variance from training) and its clip.

@@ -12,9 +12,11 @@ import {
   type DecisionKind,
   agentPool,
   type ExtendedFeatures,
+  INITIAL_STEP_VOL,
   initialFeatures,
   readExtendedFeatures,
   readFeatures,
+  readStepVol,
   setAgentFees,
 } from "../env/builtins/agent.js";
 import { ConfigError, type MarketPins, type SimConfig, checkFeeBps, resolveConfig } from "../env/config.js";
@@ -32,9 +34,9 @@ import {
   type ObservationKind,
   SIGMA_OBS_MAX,
   SPOT_RATIO_OBS_MAX,
+  STEP_VOL_OBS_MAX,
   actionToFeeBps,
-  extendedObservation,
-  observationFromFeatures,
+  observationOfKind,
 } from "../runtime/mapping.js";
 
 export {
@@ -59,12 +61,17 @@ export {
   SIGMA_OBS_SCALE,
   SPOT_RATIO_OBS_MAX,
   SPOT_RATIO_OBS_SCALE,
+  STEP_VOL_OBS_MAX,
+  STEP_VOL_OBS_SCALE,
   TRADE_STEPS_OBS_SCALE,
   actionToFeeBps,
   extendedObservation,
   observationFromFeatures,
+  observationOfKind,
+  stepVolObservation,
   type ObservationKind,
 } from "../runtime/mapping.js";
+export { isObservationKind } from "../runtime/observation-kinds.js";
 
 /** The observation space of each observation kind (spec §6.3). */
 export function observationSpace(kind: ObservationKind): Box {
@@ -76,8 +83,15 @@ export function observationSpace(kind: ObservationKind): Box {
     low.push(-1, 0, 0, -r, -r, -r, 0, 0, 0, 0, 0, -e);
     high.push(1, 1, 1, r, r, r, 1, 1, 1, 1, 1, e);
   }
+  if (kind === "seed-vol") {
+    low.push(0);
+    high.push(STEP_VOL_OBS_MAX);
+  }
   return new Box(low, high);
 }
+
+/** The extended features of a pool that does not keep them: what zeroed storage reads as. */
+const NO_EXTENDED: ExtendedFeatures = readExtendedFeatures(new Uint8Array(1024));
 
 /**
  * The observation of an agent pool from its storage (spec §6.3), in a simulation of
@@ -90,9 +104,11 @@ export function agentObservation(
   epochLen: number,
 ): Float32Array {
   const features = readFeatures(storage, initialFeatures(nStrategies));
-  if (kind === "seed") return observationFromFeatures(features, epochLen);
-  const out = new Float32Array(OBSERVATION_SIZE.extended);
-  return extendedObservation(features, readExtendedFeatures(storage), epochLen, out);
+  const out = new Float32Array(OBSERVATION_SIZE[kind]);
+  // Each kind reads only the features its pool keeps in storage.
+  const extended = kind === "extended" ? readExtendedFeatures(storage) : NO_EXTENDED;
+  const stepVol = kind === "seed-vol" ? readStepVol(storage) : INITIAL_STEP_VOL;
+  return observationOfKind(kind, features, extended, stepVol, epochLen, out);
 }
 
 /**
@@ -181,7 +197,7 @@ export const resolveBuiltinOpponent: StrategyResolver = (spec) => resolveOpponen
 export class PropAmmEnv {
   /** Gymnasium's metadata: the render modes this env supports. */
   static readonly metadata = { renderModes: RENDER_MODES };
-  /** Box(float32, [5]) for the seed observation, [17] for the extended one (spec §6.3). */
+  /** Box(float32, [5]) for the seed observation, [6] for seed-vol, [17] for extended (spec §6.3). */
   readonly observationSpace: Box;
   readonly actionSpace = ACTION_SPACE;
   readonly config: EnvConfig;
@@ -251,6 +267,7 @@ export class PropAmmEnv {
         epochLen: this.simConfig.epochLen,
         name: AGENT_NAME,
         extended: this.config.observation === "extended",
+        stepVol: this.config.observation === "seed-vol",
         decide: (kind, _step, _storage, event) => {
           this.decision = kind;
           this.tradeSide = event ? event.side : null;
@@ -322,6 +339,13 @@ export class PropAmmEnv {
     const sim = this.sim;
     if (sim === null) throw new EnvError("call reset() first");
     return this.config.observation === "extended" ? readExtendedFeatures(sim.pools[0].storage) : null;
+  }
+
+  /** The per-step volatility estimate (spec §6.3) at the current decision; null unless the observation is seed-vol. */
+  stepVol(): number | null {
+    const sim = this.sim;
+    if (sim === null) throw new EnvError("call reset() first");
+    return this.config.observation === "seed-vol" ? readStepVol(sim.pools[0].storage) : null;
   }
 
   private observation(): Float32Array {

@@ -273,6 +273,7 @@ export class PropAmmAECEnv {
           epochLen: this.simConfig.epochLen,
           name: st.id,
           extended: this.config.observation === "extended",
+          stepVol: this.config.observation === "seed-vol",
           decide: (kind, _step, _storage, event) => {
             st.decision = kind;
             st.tradeSide = event ? event.side : null;

@@ -18,9 +18,10 @@ import {
 } from "../env/options.js";
 import type { StrategySource } from "../env/simulation.js";
 import type { ObservationKind } from "../runtime/mapping.js";
+import { OBSERVATION_KINDS } from "../runtime/observation-kinds.js";
 
 /** The observations the env offers (spec §6.3). */
-export const OBSERVATION_KINDS: readonly ObservationKind[] = ["seed", "extended"];
+export { OBSERVATION_KINDS };
 
 export type RewardMode = "dense" | "sparse";
 /** Gymnasium's render modes this env supports: "ansi", a text picture from render(). */
@@ -35,7 +36,9 @@ export interface EnvConfig {
   /** Minimum steps between two afterSwap decisions (spec §6; default 100). */
   decisionInterval: number;
   /**
-   * "seed": the seed's five features; "extended": those and twelve more that the hooks see
+   * "seed": the seed's five features; "seed-vol": those and a per-step volatility estimate (an
+   * EMA of |ln spot change| / sqrt(steps between the pool's trades)); "extended": the five and
+   * twelve more that the hooks see
    * (last trade's side, kind and size, spot against the competitors, steps since the last
    * trade and decision, flow by side, last epoch's edge). Spec §6.3.
    */
@@ -86,7 +89,7 @@ export const ENV_OPTION_TABLE: {
     flag: "--observation <kind>",
     check: oneOf(OBSERVATION_KINDS),
     default: "seed",
-    help: "seed (5 features) or extended (17: adds the last trade, spots vs competitors, timing, flow by side, last epoch's edge)",
+    help: "seed (5 features), seed-vol (6: adds a per-step volatility estimate) or extended (17: adds the last trade, spots vs competitors, timing, flow by side, last epoch's edge)",
   },
   rewardMode: {
     wire: "reward_mode",

@@ -4,7 +4,16 @@
  * They run in afterSwap, so a deployed strategy can compute exactly what the agent observed.
  */
 import { detLog } from "./detmath.js";
-import { AGENT_SLOT, EXT_SLOT, SLOT, viewReadF64, viewReadU64, viewWriteF64, viewWriteU64 } from "./slots.js";
+import {
+  AGENT_SLOT,
+  EXT_SLOT,
+  SLOT,
+  STEP_VOL_SLOT,
+  viewReadF64,
+  viewReadU64,
+  viewWriteF64,
+  viewWriteU64,
+} from "./slots.js";
 
 export const INITIAL_VOL = 0.003;
 export const INITIAL_FLOW_EMA = 0.5;
@@ -51,6 +60,40 @@ export function updateFeatures(v: DataView, ev: TradeFeatureEvent): void {
   viewWriteF64(v, SLOT.flowEma, flowEma);
   viewWriteF64(v, SLOT.lastSpot, spot);
   viewWriteU64(v, SLOT.tradesThisEpoch, viewReadU64(v, SLOT.tradesThisEpoch) + 1);
+}
+
+/** The per-step volatility estimate before the pool's second trade: 20 bps per step, mid-range of the markets (spec §2.2). */
+export const INITIAL_STEP_VOL = 0.002;
+
+/** What the per-step volatility update reads from an after-swap event. */
+export interface StepVolEvent extends TradeFeatureEvent {
+  simStep: number;
+}
+
+/**
+ * The per-step volatility feature's after-swap update (spec §6.3): an EMA of
+ * |ln(spot / previous spot)| / sqrt(steps between the two trades), the estimate of
+ * strategies/per-step-vol.ts. The seed's estimate (sigma_hat) leaves out the division, so a
+ * pool that trades less sees larger moves and estimates more volatility; this one follows the
+ * market's sigma whatever the pool's fee. Runs before updateFeatures: SLOT.lastSpot is still
+ * the previous trade's spot (0 before the first trade).
+ */
+export function updateStepVol(v: DataView, ev: StepVolEvent): void {
+  const spot = wireAmount(ev.reserveY) / wireAmount(ev.reserveX);
+  const last = viewReadF64(v, SLOT.lastSpot);
+  let est = INITIAL_STEP_VOL;
+  if (last !== 0) {
+    // Two trades in one step (an arbitrage, then a retail order) count as one step apart.
+    const steps = Math.max(1, ev.simStep - viewReadF64(v, STEP_VOL_SLOT.lastTradeStep));
+    est = 0.95 * viewReadF64(v, STEP_VOL_SLOT.stepVol) + (0.05 * Math.abs(detLog(spot / last))) / Math.sqrt(steps);
+  }
+  viewWriteF64(v, STEP_VOL_SLOT.stepVol, est);
+  viewWriteF64(v, STEP_VOL_SLOT.lastTradeStep, ev.simStep);
+}
+
+/** The per-step volatility estimate at a decision (INITIAL_STEP_VOL before any trade). */
+export function viewReadStepVol(v: DataView): number {
+  return viewReadF64(v, SLOT.lastSpot) !== 0 ? viewReadF64(v, STEP_VOL_SLOT.stepVol) : INITIAL_STEP_VOL;
 }
 
 /** The raw features the policy observes (spec §6), read from storage. */

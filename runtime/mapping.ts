@@ -30,10 +30,29 @@ export function actionToFeeBps(a: number, feeMinBps: number, feeMaxBps: number):
   return feeMinBps + ((c + 1) / 2) * (feeMaxBps - feeMinBps);
 }
 
-/** Which observation a policy sees (spec §6.3): the seed's five features, or those and the extended ones. */
-export type ObservationKind = "seed" | "extended";
+/**
+ * Which observation a policy sees (spec §6.3): the seed's five features; those and a per-step
+ * volatility estimate ("seed-vol"); or those five and the extended ones.
+ */
+export type ObservationKind = "seed" | "seed-vol" | "extended";
 /** Observation length of each kind. */
-export const OBSERVATION_SIZE: Readonly<Record<ObservationKind, number>> = { seed: 5, extended: 17 };
+export const OBSERVATION_SIZE: Readonly<Record<ObservationKind, number>> = { seed: 5, "seed-vol": 6, extended: 17 };
+
+/** The per-step volatility is observed in units of 10 bps per step (x1000), clipped to 10 (1% per step). */
+export const STEP_VOL_OBS_SCALE = 1000;
+export const STEP_VOL_OBS_MAX = 10;
+
+/** The "seed-vol" observation (spec §6.3): the seed's five values, then the per-step volatility. */
+export function stepVolObservation(
+  f: AgentFeatures,
+  stepVol: number,
+  epochLen: number,
+  out: Float32Array = new Float32Array(6),
+): Float32Array {
+  observationFromFeatures(f, epochLen, out);
+  out[5] = Math.min(STEP_VOL_OBS_MAX, Math.max(0, stepVol * STEP_VOL_OBS_SCALE));
+  return out;
+}
 
 /** Log ratios of spots are observed in percent (x100), clipped to +-5 (5%). */
 export const SPOT_RATIO_OBS_SCALE = 100;
@@ -73,4 +92,21 @@ export function extendedObservation(
   out[15] = clip(x.flowEma1, 0, 1);
   out[16] = clip(x.lastEpochEdge / EPOCH_EDGE_OBS_SCALE, -EPOCH_EDGE_OBS_MAX, EPOCH_EDGE_OBS_MAX);
   return out;
+}
+
+/**
+ * The observation of any kind into `out` (OBSERVATION_SIZE[kind] values); each kind reads only
+ * its own features (`extended` for "extended", `stepVol` for "seed-vol").
+ */
+export function observationOfKind(
+  kind: ObservationKind,
+  f: AgentFeatures,
+  x: ExtendedFeatures,
+  stepVol: number,
+  epochLen: number,
+  out: Float32Array,
+): Float32Array {
+  if (kind === "extended") return extendedObservation(f, x, epochLen, out);
+  if (kind === "seed-vol") return stepVolObservation(f, stepVol, epochLen, out);
+  return observationFromFeatures(f, epochLen, out);
 }

@@ -10,14 +10,10 @@ import {
   initialFeatures,
   viewReadExtended,
   viewReadFeatures,
+  viewReadStepVol,
+  INITIAL_STEP_VOL,
 } from "./features.js";
-import {
-  type ObservationKind,
-  OBSERVATION_SIZE,
-  actionToFeeBps,
-  extendedObservation,
-  observationFromFeatures,
-} from "./mapping.js";
+import { type ObservationKind, OBSERVATION_SIZE, actionToFeeBps, observationOfKind } from "./mapping.js";
 import { type MlpWeights, mlpForward } from "./mlp.js";
 import { type AgentHooks, type AgentSwapEvent, agentHooks, writeAgentFees } from "./schedule.js";
 
@@ -41,17 +37,17 @@ const INITIAL_EXTENDED: ExtendedFeatures = viewReadExtended(new DataView(new Arr
 
 /**
  * The policy's fees (bps) for some features (`extended` is read only by a policy on the
- * extended observation); obs and action are scratch buffers.
+ * extended observation, `stepVol` only on "seed-vol"); obs and action are scratch buffers.
  */
 export function policyFees(
   p: PolicyDeployment,
   features: AgentFeatures,
   extended: ExtendedFeatures,
+  stepVol: number,
   obs: Float32Array,
   action: Float64Array,
 ): [number, number] {
-  if (p.observation === "extended") extendedObservation(features, extended, p.trainEpochLen, obs);
-  else observationFromFeatures(features, p.trainEpochLen, obs);
+  observationOfKind(p.observation, features, extended, stepVol, p.trainEpochLen, obs);
   mlpForward(p.mlp, obs, action);
   return [actionToFeeBps(action[0], p.feeMinBps, p.feeMaxBps), actionToFeeBps(action[1], p.feeMinBps, p.feeMaxBps)];
 }
@@ -67,11 +63,13 @@ export function policyAgent(p: PolicyDeployment, nStrategies: number, epochLen: 
     epochLen,
     // The reset decision: no hook runs before the first quote, so its fees are kept in the
     // hooks (as they would read back from storage) until the first hook writes them.
-    initialFeesBps: policyFees(p, fallback, INITIAL_EXTENDED, obs, action),
+    initialFeesBps: policyFees(p, fallback, INITIAL_EXTENDED, INITIAL_STEP_VOL, obs, action),
     extended: p.observation === "extended",
+    stepVol: p.observation === "seed-vol",
     decide: (_kind, _step, _storage, v) => {
       const extended = p.observation === "extended" ? viewReadExtended(v) : INITIAL_EXTENDED;
-      const [f0, f1] = policyFees(p, viewReadFeatures(v, fallback), extended, obs, action);
+      const stepVol = p.observation === "seed-vol" ? viewReadStepVol(v) : INITIAL_STEP_VOL;
+      const [f0, f1] = policyFees(p, viewReadFeatures(v, fallback), extended, stepVol, obs, action);
       writeAgentFees(v, f0, f1);
     },
   });

@@ -12,6 +12,7 @@ import {
   updateExtendedEpoch,
   updateExtendedFeatures,
   updateFeatures,
+  updateStepVol,
 } from "./features.js";
 import {
   AGENT_SLOT,
@@ -67,6 +68,8 @@ export interface AgentHookOptions<E extends AgentSwapEvent> {
    * what it was before they existed (a policy on the seed observation writes nothing more).
    */
   extended: boolean;
+  /** Keep the per-step volatility feature (spec §6.3, the "seed-vol" observation) in storage too. */
+  stepVol: boolean;
   /** Called inside the hook at each decision event, after the features are updated. */
   decide(kind: DecisionKind, simStep: number, storage: Uint8Array, view: DataView, event: E | undefined): void;
 }
@@ -91,6 +94,7 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
   const quoteViews = new StorageViews();
   const interval = opts.decisionInterval;
   const extended = opts.extended;
+  const stepVol = opts.stepVol;
   const initialBps = opts.initialFeesBps;
   // The initial fees exactly as they would read back from storage (u64 WAD, floored).
   const initial = initialBps === null ? null : storedFeeFractions(initialBps);
@@ -122,6 +126,8 @@ export function agentHooks<E extends AgentSwapEvent>(opts: AgentHookOptions<E>):
     afterSwap(ev, storage) {
       const v = hookViews.of(storage);
       materialise(v);
+      // Before updateFeatures, which overwrites the previous trade's spot it reads.
+      if (stepVol) updateStepVol(v, ev);
       updateFeatures(v, ev);
       // The capital weight as the wire carries it (f32, spec §3.4), as an exported Rust policy reads it.
       viewWriteF64(v, SLOT.capitalWeight, Math.fround(ev.capitalWeight));

@@ -70,6 +70,17 @@ export const EXT_SLOT = {
   tradesSeen: 24,
 } as const;
 
+/**
+ * Storage slots of the per-step volatility feature (spec §6.3), written only by an agent pool
+ * whose observation has it ("seed-vol").
+ */
+export const STEP_VOL_SLOT = {
+  /** EMA of |ln(spot / previous spot)| / sqrt(steps between the two trades) (f64). */
+  stepVol: 25,
+  /** Step of the last trade, for the next trade's step count (f64). */
+  lastTradeStep: 26,
+} as const;
+
 /** 1e14 WAD units per basis point (1e18 = 100%). */
 export const WAD_PER_BPS = 1e14;
 

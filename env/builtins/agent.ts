@@ -8,12 +8,18 @@ import {
   type ExtendedFeatures,
   viewReadExtended,
   viewReadFeatures,
+  viewReadStepVol,
 } from "../../runtime/features.js";
 import { type DecisionKind, agentHooks, writeAgentFees } from "../../runtime/schedule.js";
 import type { AfterSwapEvent, Strategy } from "../strategy.js";
 
 export { AGENT_SLOT } from "../../runtime/slots.js";
-export { type AgentFeatures, type ExtendedFeatures, initialFeatures } from "../../runtime/features.js";
+export {
+  type AgentFeatures,
+  type ExtendedFeatures,
+  INITIAL_STEP_VOL,
+  initialFeatures,
+} from "../../runtime/features.js";
 export type { DecisionKind } from "../../runtime/schedule.js";
 
 export const AGENT_NAME = "Agent";
@@ -29,6 +35,11 @@ export function setAgentFees(storage: Uint8Array, fee0Bps: number, fee1Bps: numb
 
 export function readFeatures(storage: Uint8Array, fallback: AgentFeatures): AgentFeatures {
   return viewReadFeatures(view(storage), fallback);
+}
+
+/** The per-step volatility feature (spec §6.3) from the agent pool's storage; meaningful when the pool keeps it. */
+export function readStepVol(storage: Uint8Array): number {
+  return viewReadStepVol(view(storage));
 }
 
 /** The extended features (spec §6.3) from the agent pool's storage; meaningful when the pool keeps them. */
@@ -47,6 +58,8 @@ export interface AgentOptions {
   initialFeesBps?: [number, number];
   /** Keep the extended features in storage (spec §6.3; default false: the seed observation). */
   extended?: boolean;
+  /** Keep the per-step volatility feature in storage (spec §6.3; the "seed-vol" observation). */
+  stepVol?: boolean;
   /** Called inside the hook at each decision event (after the features are updated). */
   decide: (kind: DecisionKind, simStep: number, storage: Uint8Array, event?: AfterSwapEvent) => void;
   name?: string;
@@ -59,6 +72,7 @@ export function agentPool(opts: AgentOptions): Strategy {
     epochLen: opts.epochLen,
     initialFeesBps: opts.initialFeesBps ?? null,
     extended: opts.extended ?? false,
+    stepVol: opts.stepVol ?? false,
     decide: (kind, simStep, storage, _view, event) => opts.decide(kind, simStep, storage, event),
   });
 }

@@ -215,6 +215,9 @@ const SLOT_FLOW_EMA0: usize = 21; // EMA of flow captured over side-0 trades (f6
 const SLOT_FLOW_EMA1: usize = 22; // EMA of flow captured over side-1 trades (f64)
 const SLOT_LAST_EPOCH_EDGE: usize = 23; // edge of the last completed epoch (f64)
 const SLOT_TRADES_SEEN: usize = 24; // trades seen, capped at 2 (f64)
+                                    // The per-step volatility feature's slots (runtime/slots.ts STEP_VOL_SLOT), written only when STEP_VOL.
+const SLOT_STEP_VOL: usize = 25; // EMA of |ln spot change| / sqrt(steps between trades) (f64)
+const SLOT_STEP_VOL_LAST_STEP: usize = 26; // step of the last trade (f64)
 
 const WAD_PER_BPS: f64 = 1e14;
 const TWO_64: f64 = 18446744073709551616.0;
@@ -407,6 +410,23 @@ fn update_features(st: &mut Storage, reserve_x: f64, reserve_y: f64, flow_captur
     set_slot_u64(st, SLOT_TRADES, trades + 1.0);
 }
 
+const INITIAL_STEP_VOL: f64 = 0.002;
+
+/// The per-step volatility feature's after-swap update (runtime/features.ts updateStepVol).
+/// Runs before update_features, while SLOT_LAST_SPOT still holds the previous trade's spot.
+fn update_step_vol(st: &mut Storage, reserve_x: f64, reserve_y: f64, sim_step: f64) {
+    let spot = reserve_y / reserve_x;
+    let last = slot_f64(st, SLOT_LAST_SPOT);
+    let mut est = INITIAL_STEP_VOL;
+    if last != 0.0 {
+        let steps = js_max(1.0, sim_step - slot_f64(st, SLOT_STEP_VOL_LAST_STEP));
+        est =
+            0.95 * slot_f64(st, SLOT_STEP_VOL) + (0.05 * det_log(spot / last).abs()) / steps.sqrt();
+    }
+    set_slot_f64(st, SLOT_STEP_VOL, est);
+    set_slot_f64(st, SLOT_STEP_VOL_LAST_STEP, sim_step);
+}
+
 /// ln(a / b), or 0 when the ratio is not a positive finite number.
 fn log_ratio(a: f64, b: f64) -> f64 {
     let r = a / b;
@@ -570,13 +590,15 @@ fn read_extended(st: &Storage) -> ExtFeatures {
     }
 }
 
-/// The raw features the policy observes (spec §6).
+/// The raw features the policy observes (spec §6), and the per-step volatility (read only when
+/// STEP_VOL; runtime/features.ts viewReadStepVol).
 struct Features {
     sigma_hat: f64,
     flow_ema: f64,
     capital_weight: f64,
     epoch_step: f64,
     n_pools: f64,
+    step_vol: f64,
 }
 
 /// Features before any trade: the starter's initial estimates and an equal capital share.
@@ -587,6 +609,7 @@ fn initial_features() -> Features {
         capital_weight: 1.0 / n_strategies(),
         epoch_step: 0.0,
         n_pools: n_strategies() + 1.0,
+        step_vol: INITIAL_STEP_VOL,
     }
 }
 
@@ -612,6 +635,11 @@ fn read_features(st: &Storage) -> Features {
         },
         epoch_step: slot_f64(st, SLOT_EPOCH_STEP),
         n_pools: if pools > 0.0 { pools } else { fallback.n_pools },
+        step_vol: if STEP_VOL && traded {
+            slot_f64(st, SLOT_STEP_VOL)
+        } else {
+            fallback.step_vol
+        },
     }
 }
 
@@ -633,12 +661,15 @@ const SPOT_RATIO_OBS_MAX: f64 = 5.0;
 const TRADE_STEPS_OBS_SCALE: f64 = 100.0;
 const EPOCH_EDGE_OBS_SCALE: f64 = 100.0;
 const EPOCH_EDGE_OBS_MAX: f64 = 10.0;
+const STEP_VOL_OBS_SCALE: f64 = 1000.0;
+const STEP_VOL_OBS_MAX: f64 = 10.0;
 
 fn clip(x: f64, lo: f64, hi: f64) -> f64 {
     js_min(hi, js_max(lo, x))
 }
 
-/// The observation: the seed's five values, then (EXTENDED) the extended ones (runtime/mapping.ts).
+/// The observation: the seed's five values, then (EXTENDED) the extended ones or (STEP_VOL) the
+/// per-step volatility (runtime/mapping.ts).
 fn observation(f: &Features, x: &ExtFeatures) -> [f64; OBS_SIZE] {
     let mut o = [0.0f64; OBS_SIZE];
     let out: &mut [f64] = &mut o;
@@ -672,6 +703,12 @@ fn observation(f: &Features, x: &ExtFeatures) -> [f64; OBS_SIZE] {
             x.last_epoch_edge / EPOCH_EDGE_OBS_SCALE,
             -EPOCH_EDGE_OBS_MAX,
             EPOCH_EDGE_OBS_MAX,
+        );
+    }
+    if STEP_VOL {
+        out[5] = js_min(
+            STEP_VOL_OBS_MAX,
+            js_max(0.0, f.step_vol * STEP_VOL_OBS_SCALE),
         );
     }
     // float32 like the env's Float32Array.
@@ -787,6 +824,9 @@ fn after_swap(d: &[u8], st: &mut Storage) {
     let capital_weight = read_f32(d, AS_CAPITAL_WEIGHT);
 
     materialise(st);
+    if STEP_VOL {
+        update_step_vol(st, reserve_x, reserve_y, sim_step);
+    }
     update_features(st, reserve_x, reserve_y, flow_captured);
     set_slot_f64(st, SLOT_CAPITAL_WEIGHT, capital_weight);
     set_slot_f64(st, SLOT_EPOCH_STEP, epoch_step);

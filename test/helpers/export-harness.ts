@@ -24,7 +24,7 @@ import type { AfterSwapEvent, Side } from "../../env/strategy.js";
 import { newStorage, SLOT, STORAGE_BYTES } from "../../env/storage.js";
 import { loadStrategy } from "../../arena/loader.js";
 import { detExp, detLog, detTanh } from "../../runtime/detmath.js";
-import { EXT_SLOT } from "../../runtime/slots.js";
+import { EXT_SLOT, STEP_VOL_SLOT } from "../../runtime/slots.js";
 import { mulberry32 } from "./prng.js";
 
 /** Every number that differs (Object.is) between two results, names aside. */
@@ -97,6 +97,9 @@ export function randomDecisionPayloads(n: number, seed: number): Uint8Array[] {
     }
     v.setFloat64(8 * EXT_SLOT.prevDecisionStep, Math.floor(rnd() * 500), true);
     v.setFloat64(8 * EXT_SLOT.lastEpochEdge, (rnd() - 0.5) * 400, true);
+    // The per-step volatility's slots (STEP_VOL_SLOT): read by a policy on the seed-vol observation.
+    v.setFloat64(8 * STEP_VOL_SLOT.stepVol, rnd() * rnd() * 0.01, true);
+    v.setFloat64(8 * STEP_VOL_SLOT.lastTradeStep, 900 + Math.floor(rnd() * 100), true);
     const reserveX = 20 + rnd() * 200;
     const spot = 80 + rnd() * 40;
     const nStrategies = 2 + Math.floor(rnd() * 15);

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { detLog } from "../../runtime/detmath.js";
 import {
   INITIAL_FLOW_EMA,
+  INITIAL_STEP_VOL,
   INITIAL_VOL,
   initialFeatures,
   updateExtendedEpoch,
@@ -267,6 +268,7 @@ describe("runtime/schedule.ts", () => {
       epochLen: 100,
       initialFeesBps: null,
       extended: false,
+      stepVol: false,
       decide: (kind, step) => calls.push([kind, step]),
     });
     const { bytes, v } = storage();
@@ -291,6 +293,7 @@ describe("runtime/schedule.ts", () => {
       epochLen: 100,
       initialFeesBps: [30, 45.5],
       extended: false,
+      stepVol: false,
       decide: () => {},
     });
     const { bytes, v } = storage();
@@ -331,6 +334,7 @@ describe("runtime/policy.ts", () => {
         deployment,
         f,
         viewReadExtended(new DataView(new ArrayBuffer(1024))),
+        INITIAL_STEP_VOL,
         new Float32Array(5),
         new Float64Array(2),
       ),
@@ -363,6 +367,7 @@ describe("runtime/policy.ts", () => {
       extended,
       f,
       { ...x, spotVsNormalizer: 0.01, lastSide: -1 },
+      INITIAL_STEP_VOL,
       new Float32Array(17),
       new Float64Array(2),
     );
@@ -557,7 +562,7 @@ describe("runtime/features.ts and mapping.ts: the extended observation (spec §6
     expect([o2[7], o2[8], o2[10], o2[11], o2[16]]).toEqual([0, r(-0.2), r(-0.1), r(0.4), -0.5]);
     expect(extendedObservation(f, { ...x, lastSize: 0 }, 500)[7]).toBe(0);
     expect(extendedObservation(f, { ...x, lastSize: 2 }, 500)[7]).toBe(1);
-    expect(OBSERVATION_SIZE).toEqual({ seed: 5, extended: 17 });
+    expect(OBSERVATION_SIZE).toEqual({ seed: 5, "seed-vol": 6, extended: 17 });
   });
 
   it("is kept by the agent's hooks only when asked, with the decision before the last", () => {
@@ -568,6 +573,7 @@ describe("runtime/features.ts and mapping.ts: the extended observation (spec §6
         epochLen: 100,
         initialFeesBps: null,
         extended,
+        stepVol: false,
         decide: () => {},
       });
       const { bytes } = storage();

@@ -35,7 +35,15 @@ const ev = (simStep: number): AgentSwapEvent => ({
 type Decide = AgentHookOptions<AgentSwapEvent>["decide"];
 
 function hooks(initialFeesBps: [number, number] | null, decide: Decide = () => {}) {
-  return agentHooks({ name: "t", decisionInterval: 10, epochLen: 100, initialFeesBps, extended: false, decide });
+  return agentHooks({
+    name: "t",
+    decisionInterval: 10,
+    epochLen: 100,
+    initialFeesBps,
+    extended: false,
+    stepVol: false,
+    decide,
+  });
 }
 
 // 30 and 45 bps: floor(30e14) = 3e15 and 4.5e15 WAD, exact doubles, so they read back as

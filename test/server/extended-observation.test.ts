@@ -42,6 +42,10 @@ describe("protocol: the extended observation", () => {
       if (got[5] !== 0) moved++;
     }
     expect(moved).toBeGreaterThan(20);
+    // seed-vol: the seed's five and the per-step volatility, x1000 clipped to [0, 10].
+    const sv = await send(h, 98, { cmd: "make", num_envs: 1, config: { sim: SIM_WIRE, observation: "seed-vol" } });
+    const svSpace = sv.observation_space as { shape: number[]; low: number[]; high: number[] };
+    expect([svSpace.shape, svSpace.low, svSpace.high]).toEqual([[6], [0, 0, 0, 0, 0, 0], [10, 1, 1, 1, 1, 10]]);
     // The seed observation is still the default.
     const plain = await send(h, 99, { cmd: "make", num_envs: 1, config: { sim: SIM_WIRE } });
     expect((plain.observation_space as { shape: number[] }).shape).toEqual([5]);

@@ -474,7 +474,7 @@ const CORRUPTIONS: Corruption[] = [
   {
     name: "an unknown observation",
     damage: (_out, dir) => editState(dir, (s) => ((s.policy as { observation: string }).observation = "pixels")),
-    message: /state\.json: unknown policy observation 'pixels' \(seed or extended\)/,
+    message: /state\.json: unknown policy observation 'pixels' \(seed, seed-vol, extended\)/,
     file: "state.json",
   },
   {

@@ -28,7 +28,8 @@ def check_render_mode(render_mode: str | None, cls: str) -> None:
 class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
     """The fee-setting MDP (docs/gym.md) over the ZeroMQ protocol (docs/protocol.md).
 
-    Observation: float32 ``(5,)`` (sigma_hat, flow_ema, capital_weight, epoch_step, n_pools), or
+    Observation: float32 ``(5,)`` (sigma_hat, flow_ema, capital_weight, epoch_step, n_pools),
+    ``(6,)`` with ``observation="seed-vol"`` (those and a per-step volatility estimate), or
     ``(17,)`` with ``observation="extended"`` (the last trade, spots against the other pools,
     timing, flow by side, the last epoch's edge; docs/spec.md §6.3);
     action: float32 ``(2,)`` in [-1, 1] (side-0 and side-1 fee). ``reset(seed=s)`` runs the
