@@ -48,6 +48,7 @@ export {
   type EnvConfig,
   type RenderMode,
   type RewardBaseline,
+  type RiskPenalty,
   type RewardMode,
 } from "./options.js";
 

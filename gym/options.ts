@@ -29,6 +29,8 @@ export const RENDER_MODES = ["ansi"] as const;
 export type RenderMode = (typeof RENDER_MODES)[number];
 /** What the reward is measured against: nothing (spec §6), or the normalizer's edge over the same interval. */
 export type RewardBaseline = "none" | "normalizer";
+/** The reward's risk term: spec §6.5's downside penalty on losing epochs, or none. */
+export type RiskPenalty = "downside" | "none";
 
 export interface EnvConfig {
   /** Opponent strategies: built-in names or strategy sources (files: use PropAmmEnv.create with a resolver). */
@@ -50,6 +52,12 @@ export interface EnvConfig {
    * pool rather than only to earn. Default "none", as spec §6 defines the reward.
    */
   rewardBaseline: RewardBaseline;
+  /**
+   * "downside" (default, spec §6.5): each closed epoch with edge e < 0 adds riskLambda * e to the
+   * reward, as capital allocation scores epochs. "none": the reward is the edge alone (minus the
+   * baseline's), so an episode's return is exactly the edge (vs the normalizer) that `eval` reports.
+   */
+  riskPenalty: RiskPenalty;
   /** Rewards are multiplied by this (default 0.01: edges are tens to hundreds of Y). */
   rewardScale: number;
   /** Fee range the action [-1, 1] maps onto, in bps (default 0..250). */
@@ -106,6 +114,13 @@ export const ENV_OPTION_TABLE: {
     // Training aims at out-earning the reference pool, so `propamm train` subtracts its edge.
     commandDefaults: { train: "normalizer" },
     help: "none (the spec §6 reward) or normalizer (edge minus the normalizer's edge, to learn to out-earn it)",
+  },
+  riskPenalty: {
+    wire: "risk_penalty",
+    flag: "--risk-penalty <p>",
+    check: oneOf(["downside", "none"]),
+    default: "downside",
+    help: "downside (the spec §6.5 penalty on losing epochs) or none (the reward is edge alone, as eval reports it)",
   },
   rewardScale: {
     wire: "reward_scale",

@@ -17,14 +17,15 @@ export interface RewardMark {
 
 /**
  * Dense: edge since the mark plus the downside penalty of each epoch closed since. Sparse: the
- * closed epochs' risk-adjusted scores. With the normalizer baseline, its edge over the same
- * interval (dense) or the same epochs (sparse) is subtracted. Counts the closed epochs into
+ * closed epochs' risk-adjusted scores. Without the risk penalty, the same with the penalty left
+ * out (dense: the edge; sparse: the epochs' edges). With the normalizer baseline, its edge over
+ * the same interval (dense) or the same epochs (sparse) is subtracted. Counts the closed epochs into
  * `mark.epochsCounted`; the caller moves the edges of the mark.
  */
 export function agentReward(
   sim: Simulation,
   pool: number,
-  config: Pick<EnvConfig, "rewardMode" | "rewardBaseline" | "rewardScale">,
+  config: Pick<EnvConfig, "rewardMode" | "rewardBaseline" | "rewardScale" | "riskPenalty">,
   mark: RewardMark,
   edgeNow: number,
   normEdgeNow: number,
@@ -34,11 +35,13 @@ export function agentReward(
   const lambda = sim.config.riskLambda;
   const dense = config.rewardMode === "dense";
   const baseline = config.rewardBaseline === "normalizer";
+  const penalty = config.riskPenalty !== "none";
   let r = dense ? edgeNow - mark.edgeAtLast : 0;
   if (dense && baseline) r -= normEdgeNow - mark.normEdgeAtLast;
   for (; mark.epochsCounted < epochs.length; mark.epochsCounted++) {
     const e = epochs[mark.epochsCounted].edge;
-    r += dense ? riskAdjustedScore(e, lambda) - e : riskAdjustedScore(e, lambda);
+    const score = penalty ? riskAdjustedScore(e, lambda) : e;
+    r += dense ? score - e : score;
     if (!dense && baseline) r -= normEpochs[mark.epochsCounted].edge;
   }
   return r * config.rewardScale;

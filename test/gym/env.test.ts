@@ -312,6 +312,42 @@ describe("reward (spec §6): sums to the agent's risk-adjusted epoch scores", ()
     expect(total).toBeCloseTo(3 * edge, 6); // a loss of X scores -3X at lambda = 2
   });
 
+  it("riskPenalty none: the return is the edge, and with the normalizer baseline eval's edge vs the normalizer", () => {
+    for (const [pins, policy] of [
+      [{ sigma: 0.006 }, () => [-1, -1]], // every epoch loses: the penalty would triple the loss
+      [{ sigma: 0.003 }, lowFees("low:none")],
+    ] as const) {
+      for (const mode of ["dense", "sparse"] as const) {
+        const sim = { ...SIM, pins };
+        const plain = playEpisode(
+          new PropAmmEnv({ ...ENV, rewardMode: mode, rewardScale: 1, riskPenalty: "none", sim }),
+          policy,
+          2,
+        );
+        const pools = plain.infos.at(-1)!.episode!.pools;
+        const total = plain.rewards.reduce((s, r) => s + r, 0);
+        expect(total).toBeCloseTo(pools[0].edge, 6);
+        const vs = playEpisode(
+          new PropAmmEnv({
+            ...ENV,
+            rewardMode: mode,
+            rewardScale: 1,
+            riskPenalty: "none",
+            rewardBaseline: "normalizer",
+            sim,
+          }),
+          policy,
+          2,
+        );
+        const vsPools = vs.infos.at(-1)!.episode!.pools;
+        expect(vs.rewards.reduce((s, r) => s + r, 0)).toBeCloseTo(
+          vsPools[0].edge - vsPools[vsPools.length - 1].edge,
+          6,
+        );
+      }
+    }
+  });
+
   it("an uneven last epoch is scored too (steps not a multiple of epochLen)", () => {
     const env = new PropAmmEnv({ ...ENV, rewardScale: 1, sim: { steps: 1800, epochLen: 500 } });
     const t = playEpisode(env, randomPolicy("uneven"), 6);

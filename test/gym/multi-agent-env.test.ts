@@ -229,37 +229,46 @@ describe("PropAmmAECEnv with several agents", () => {
     }
   });
 
-  for (const rewardMode of ["dense", "sparse"] as const) {
-    for (const rewardBaseline of ["none", "normalizer"] as const) {
-      it(`each agent's rewards sum to its risk-adjusted epoch scores (${rewardMode}, baseline ${rewardBaseline})`, () => {
-        const env = new PropAmmAECEnv({
-          lineup: [{ agent: "x" }, { agent: "y" }, "starter", { agent: "z" }],
-          decisionInterval: 50,
-          rewardMode,
-          rewardBaseline,
-          sim: SIM,
-        });
-        const next = actionStream(11);
-        const { rewardSums, lastSums } = playAec(env, 21, () => next());
-        const sim = env.simulation!;
-        const lambda = env.simConfig.riskLambda;
-        const normEpochs = sim.epochSummaries(sim.pools.length - 1);
-        for (const a of env.possibleAgents) {
-          const epochs = sim.epochSummaries(env.poolOf(a));
-          expect(epochs.length).toBe(4);
-          let want = 0;
-          epochs.forEach((e, k) => {
-            want += riskAdjustedScore(e.edge, lambda);
-            if (rewardBaseline === "normalizer") want -= normEpochs[k].edge;
-          });
-          want *= env.config.rewardScale;
-          expect(Math.abs(want)).toBeGreaterThan(0.01);
-          expect(rewardSums[a]).toBeCloseTo(want, 8);
-          // What last() handed each agent adds up to the same.
-          expect(lastSums[a]).toBeCloseTo(want, 8);
-        }
+  const rewardCases = (["dense", "sparse"] as const).flatMap((rewardMode) =>
+    (["none", "normalizer"] as const).flatMap((rewardBaseline) =>
+      (["downside", "none"] as const).map((riskPenalty) => ({ rewardMode, rewardBaseline, riskPenalty })),
+    ),
+  );
+  for (const { rewardMode, rewardBaseline, riskPenalty } of rewardCases) {
+    it(`each agent's rewards sum to its epoch scores (${rewardMode}, baseline ${rewardBaseline}, risk penalty ${riskPenalty})`, () => {
+      const env = new PropAmmAECEnv({
+        lineup: [{ agent: "x" }, { agent: "y" }, "starter", { agent: "z" }],
+        decisionInterval: 50,
+        rewardMode,
+        rewardBaseline,
+        riskPenalty,
+        sim: SIM,
       });
-    }
+      const next = actionStream(11);
+      const { rewardSums, lastSums } = playAec(env, 21, () => next());
+      const sim = env.simulation!;
+      const lambda = env.simConfig.riskLambda;
+      const normEpochs = sim.epochSummaries(sim.pools.length - 1);
+      let losing = 0;
+      for (const a of env.possibleAgents) {
+        const epochs = sim.epochSummaries(env.poolOf(a));
+        expect(epochs.length).toBe(4);
+        let want = 0;
+        epochs.forEach((e, k) => {
+          // Without the penalty an epoch scores its edge; with it, the spec's risk-adjusted score.
+          want += riskPenalty === "downside" ? riskAdjustedScore(e.edge, lambda) : e.edge;
+          if (e.edge < 0) losing++;
+          if (rewardBaseline === "normalizer") want -= normEpochs[k].edge;
+        });
+        want *= env.config.rewardScale;
+        expect(Math.abs(want)).toBeGreaterThan(0.01);
+        expect(rewardSums[a]).toBeCloseTo(want, 8);
+        // What last() handed each agent adds up to the same.
+        expect(lastSums[a]).toBeCloseTo(want, 8);
+      }
+      // Some epoch lost edge, so the two penalties give different sums.
+      expect(losing).toBeGreaterThan(0);
+    });
   }
 
   it("selects agents in pool order at reset and at every epoch boundary", () => {

@@ -38,7 +38,7 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
 
     Args:
         address: the server's endpoint.
-        opponents, decision_interval, observation, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
+        opponents, decision_interval, observation, reward_mode, reward_baseline, risk_penalty, reward_scale, fee_min_bps, fee_max_bps, sim:
             the env config (``make``); ``None`` keeps the server's default. ``sim`` takes the
             simulation options in snake_case (``steps``, ``epoch_len``, ``pins``, ...).
         timeout_s, retries: per-request timeout and attempts in all (lazy pirate).
@@ -64,6 +64,7 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
         observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
+        risk_penalty: str | None = None,
         reward_scale: float | None = None,
         fee_min_bps: float | None = None,
         fee_max_bps: float | None = None,
@@ -81,6 +82,7 @@ class PropAmmEnv(gymnasium.Env[np.ndarray, np.ndarray]):
             observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
+            risk_penalty=risk_penalty,
             reward_scale=reward_scale,
             fee_min_bps=fee_min_bps,
             fee_max_bps=fee_max_bps,

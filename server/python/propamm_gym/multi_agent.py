@@ -181,7 +181,7 @@ _DOC_ARGS = """
             controls, a built-in strategy name for an opponent (the normalizer comes last).
         agents, opponents: instead of ``lineup``: ``agents`` (a count, ids ``agent_0``...; or a
             list of ids) first, then ``opponents``. Default: two agents, no opponent.
-        decision_interval, observation, reward_mode, reward_baseline, reward_scale, fee_min_bps, fee_max_bps, sim:
+        decision_interval, observation, reward_mode, reward_baseline, risk_penalty, reward_scale, fee_min_bps, fee_max_bps, sim:
             the env config, as :class:`~propamm_gym.PropAmmEnv` takes it.
         timeout_s, retries: per-request timeout and attempts in all.
 """
@@ -204,6 +204,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
         observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
+        risk_penalty: str | None = None,
         reward_scale: float | None = None,
         fee_min_bps: float | None = None,
         fee_max_bps: float | None = None,
@@ -220,6 +221,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
             observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
+            risk_penalty=risk_penalty,
             reward_scale=reward_scale,
             fee_min_bps=fee_min_bps,
             fee_max_bps=fee_max_bps,
@@ -286,6 +288,7 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
         observation: str | None = None,
         reward_mode: str | None = None,
         reward_baseline: str | None = None,
+        risk_penalty: str | None = None,
         reward_scale: float | None = None,
         fee_min_bps: float | None = None,
         fee_max_bps: float | None = None,
@@ -301,6 +304,7 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
             observation=observation,
             reward_mode=reward_mode,
             reward_baseline=reward_baseline,
+            risk_penalty=risk_penalty,
             reward_scale=reward_scale,
             fee_min_bps=fee_min_bps,
             fee_max_bps=fee_max_bps,

@@ -36,6 +36,7 @@ def env_config(
     observation: str | None = None,
     reward_mode: str | None = None,
     reward_baseline: str | None = None,
+    risk_penalty: str | None = None,
     reward_scale: float | None = None,
     fee_min_bps: float | None = None,
     fee_max_bps: float | None = None,
@@ -55,6 +56,8 @@ def env_config(
         config["reward_mode"] = reward_mode
     if reward_baseline is not None:
         config["reward_baseline"] = reward_baseline
+    if risk_penalty is not None:
+        config["risk_penalty"] = risk_penalty
     if reward_scale is not None:
         config["reward_scale"] = float(reward_scale)
     if fee_min_bps is not None:

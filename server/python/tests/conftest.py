@@ -119,6 +119,8 @@ CAMEL = {
     "decision_interval": "decisionInterval",
     "reward_mode": "rewardMode",
     "reward_scale": "rewardScale",
+    "reward_baseline": "rewardBaseline",
+    "risk_penalty": "riskPenalty",
     "fee_min_bps": "feeMinBps",
     "fee_max_bps": "feeMaxBps",
     "epoch_len": "epochLen",

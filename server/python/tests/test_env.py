@@ -99,8 +99,9 @@ def test_same_seed_same_actions_same_trajectory(address: str) -> None:
             "sim": {**SIM, "risk_lambda": 1.5},
         },
         {"observation": "extended", "opponents": ["starter", "fixed:40"], "sim": SIM},
+        {"observation": "seed-vol", "risk_penalty": "none", "reward_baseline": "normalizer", "sim": SIM},
     ],
-    ids=["default", "custom", "extended"],
+    ids=["default", "custom", "extended", "seed-vol-no-risk-penalty"],
 )
 def test_matches_in_process_typescript_env(address: str, kw: dict[str, Any]) -> None:
     seeds = [0, 42]
@@ -111,7 +112,7 @@ def test_matches_in_process_typescript_env(address: str, kw: dict[str, Any]) -> 
         for seed, exp in zip(seeds, expected):
             got = run_episode(env, seed, actions)
             obs = np.array(got["obs"], dtype=np.float32)
-            assert obs.shape[-1] == (17 if kw.get("observation") == "extended" else 5)
+            assert obs.shape[-1] == {"extended": 17, "seed-vol": 6}.get(kw.get("observation", "seed"), 5)
             np.testing.assert_array_equal(obs, np.array(exp["obs"], dtype=np.float32))
             assert got["rewards"] == exp["rewards"]  # exact: float64 end to end
             assert [i["decision"] for i in got["infos"]] == exp["decisions"]
