@@ -20,13 +20,17 @@ import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 
 export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
 
-/** `--hp key=value`: numbers, booleans, number lists (`64,64`) or text. */
+/**
+ * `--hp key=value`: numbers, booleans, number lists (`64,64`), text, or nothing (`hidden=`: an
+ * empty list, a network without hidden layers).
+ */
 export function parseHyper(value: string, previous: Record<string, unknown> = {}): Record<string, unknown> {
-  const m = /^([A-Za-z]\w*)=(.+)$/.exec(value);
+  const m = /^([A-Za-z]\w*)=(.*)$/.exec(value);
   if (!m) throw new ConfigError(`--hp expects key=value (got '${value}')`);
   const [, key, raw] = m;
   let v: unknown;
-  if (raw === "true" || raw === "false") v = raw === "true";
+  if (raw === "") v = [];
+  else if (raw === "true" || raw === "false") v = raw === "true";
   else if (/^-?\d+(\.\d+)?(e-?\d+)?(,-?\d+(\.\d+)?(e-?\d+)?)+$/.test(raw)) v = raw.split(",").map(Number);
   else if (Number.isFinite(Number(raw))) v = Number(raw);
   else v = raw;

@@ -32,12 +32,14 @@ export function defaultsOf<T extends HyperparameterTable>(table: T): ConfigOf<T>
 /** `defaults` with `hyper`'s values in place; an unknown key or a value of the wrong kind is refused. */
 export function applyHyper<T extends object>(defaults: T, hyper: Record<string, unknown>): T {
   const out = { ...defaults } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(hyper)) {
+  for (const [k, given] of Object.entries(hyper)) {
     if (!(k in out)) throw new ConfigError(`unknown hyperparameter '${k}' (known: ${Object.keys(out).join(", ")})`);
     const d = out[k];
+    // One number where a list is expected is a list of one (`--hp hidden=64`: one hidden layer).
+    const v = Array.isArray(d) && typeof given === "number" ? [given] : given;
     if (Array.isArray(d)) {
       if (!Array.isArray(v) || !v.every((x) => typeof x === "number" && Number.isInteger(x) && x > 0)) {
-        throw new ConfigError(`hyperparameter '${k}' must be a list of positive integers like 64,64`);
+        throw new ConfigError(`hyperparameter '${k}' must be a list of positive integers like 64,64 (or 64, or empty)`);
       }
     } else if (typeof d !== typeof v) throw new ConfigError(`hyperparameter '${k}' must be a ${typeof d}`);
     out[k] = v;

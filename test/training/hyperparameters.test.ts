@@ -13,6 +13,7 @@ import {
   type HyperparameterTable,
 } from "../../training/hyperparameters.js";
 import { DEFAULT_PPO_CONFIG, PPO_HYPERPARAMETERS, PpoAlgorithm } from "../../training/ppo.js";
+import { parseHyper } from "../../cli/train-command.js";
 
 const TABLE = {
   hidden: hp([4, 4], "widths"),
@@ -44,10 +45,24 @@ describe("a hyperparameter table", () => {
     expect(() => applyHyper(d, { nope: 1 })).toThrow("unknown hyperparameter 'nope' (known: hidden, rate, flag, mode)");
     expect(() => applyHyper(d, { rate: "x" })).toThrow("hyperparameter 'rate' must be a number");
     expect(() => applyHyper(d, { flag: 1 })).toThrow("hyperparameter 'flag' must be a boolean");
-    for (const bad of [4, [4, 0], [1.5], ["4"]])
+    // One number is a list of one (`--hp hidden=64`), an empty list a network without hidden layers.
+    expect(applyHyper(d, { hidden: 16 }).hidden).toEqual([16]);
+    expect(applyHyper(d, { hidden: [] }).hidden).toEqual([]);
+    for (const bad of [0, 2.5, [4, 0], [1.5], ["4"], "4"])
       expect(() => applyHyper(d, { hidden: bad })).toThrow(
         "hyperparameter 'hidden' must be a list of positive integers",
       );
+  });
+
+  it("parseHyper reads numbers, booleans, lists, text and an empty value", () => {
+    expect(parseHyper("rate=0.25")).toEqual({ rate: 0.25 });
+    expect(parseHyper("hidden=64,32", { flag: true })).toEqual({ flag: true, hidden: [64, 32] });
+    expect(parseHyper("hidden=64")).toEqual({ hidden: 64 });
+    expect(parseHyper("hidden=")).toEqual({ hidden: [] });
+    expect(parseHyper("flag=false")).toEqual({ flag: false });
+    expect(parseHyper("mode=b")).toEqual({ mode: "b" });
+    expect(() => parseHyper("=3")).toThrow("--hp expects key=value (got '=3')");
+    expect(() => parseHyper("rate")).toThrow("--hp expects key=value");
   });
 
   it("describes each entry as key=default and its doc", () => {
