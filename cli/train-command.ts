@@ -18,7 +18,7 @@ import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, typ
 import { defaultOutput, prepareOutputDir } from "./outputs.js";
 import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 
-export const DEFAULT_TIMESTEPS = { es: 8_000_000, ppo: 200_000 } as const;
+export const DEFAULT_TIMESTEPS = { es: 4_000_000, ppo: 200_000 } as const;
 
 /**
  * `--hp key=value`: numbers, booleans, number lists (`64,64`), text, or nothing (`hidden=`: an
