@@ -32,10 +32,9 @@ import type { RolloutResult, RolloutTask } from "./rollout.js";
 import { buildMlp, modelFiles, setFlatWeights } from "./tf-model.js";
 
 export const ES_HYPERPARAMETERS = {
-  hidden: hp<number[]>(
-    [],
-    "widths of the policy's hidden layers; none (the default): fees linear in the normalised observation, which ES trains better here than 32,32 (docs/training.md)",
-  ),
+  // None: fees linear in the normalised observation, which ES trains better here than 32,32
+  // in half the decisions (docs/training.md, "Against the baselines").
+  hidden: hp<number[]>([], "widths of the policy's hidden layers (none: a linear policy)"),
   activation: hp<Activation>("tanh", "hidden-layer activation: tanh, relu or linear"),
   population: hp(48, "candidates per generation (even: antithetic pairs)"),
   sigma: hp(0.05, "perturbation scale in parameter space"),

@@ -30,6 +30,7 @@ const BAD: Record<string, unknown[]> = {
   observation: ["full", 5],
   rewardMode: ["medium"],
   rewardBaseline: ["median"],
+  riskPenalty: ["upside", true],
   rewardScale: [0, -1, 2e6],
   feeMinBps: [-1, 10000],
   feeMaxBps: [10000, -5],
