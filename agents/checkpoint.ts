@@ -234,6 +234,13 @@ export function readCheckpointState(dir: string): CheckpointState {
   ) {
     throw new CheckpointError(`${file}: the policy description is missing or malformed`);
   }
+  const { min, max } = p.obsNorm;
+  if (min !== undefined || max !== undefined) {
+    if (!isNumberArray(min, p.sizes[0]) || !isNumberArray(max, p.sizes[0]) || min.some((lo, i) => lo > max[i]))
+      throw new CheckpointError(
+        `${file}: the observation range (obsNorm.min, obsNorm.max) must be ${p.sizes[0]} finite pairs with min <= max`,
+      );
+  }
   const kind = p.observation ?? "seed";
   if (!isObservationKind(kind))
     throw new CheckpointError(

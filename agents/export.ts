@@ -19,7 +19,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, resolve } from "node:path";
 import { type CheckpointState, type PolicyMeta, loadPolicy } from "./checkpoint.js";
-import type { PolicySpec } from "./mlp.js";
+import { type PolicySpec, constantFeatures } from "./mlp.js";
 import { PropAmmError } from "../env/errors.js";
 import { OBSERVATION_SIZE, type ObservationKind } from "../runtime/mapping.js";
 import { OBSERVATION_KINDS, isObservationKind } from "../runtime/observation-kinds.js";
@@ -191,6 +191,9 @@ function checkPolicy(p: ExportablePolicy): void {
   const { mean, var: variance } = p.spec.obsNorm;
   if (mean.length !== n || variance.length !== n)
     throw new ExportError(`observation normalisation must have ${n} entries`);
+  const { min, max } = p.spec.obsNorm;
+  if ((min === undefined) !== (max === undefined) || (min && (min.length !== n || max?.length !== n)))
+    throw new ExportError(`the observation range needs min and max with ${n} entries each`);
   const m = p.meta;
   for (const [key, v] of [
     ["decisionInterval", m.decisionInterval],
@@ -403,7 +406,7 @@ export default function createStrategy(ctx«: StrategyContext») {
   // Weights and scratch buffers per simulation, as agents/policy-strategy.ts holds them.
   const policy«: PolicyDeployment» = {
     name: NAME,
-    mlp: mlpWeights(LAYERS, OBS_MEAN, OBS_VAR, OBS_CLIP),
+    mlp: mlpWeights(LAYERS, OBS_MEAN, OBS_VAR, OBS_CLIP, OBS_CONSTANT),
     decisionInterval: DECISION_INTERVAL,
     trainEpochLen: TRAIN_EPOCH_LEN,
     feeMinBps: FEE_MIN_BPS,
@@ -413,6 +416,13 @@ export default function createStrategy(ctx«: StrategyContext») {
   return policyAgent(policy, ctx.nStrategies, epochLen);
 }
 `;
+
+/** OBS_CONSTANT's entries: every feature false for a checkpoint without ranges. */
+function constantList(p: ExportablePolicy): string {
+  const n = p.spec.layers[0].inputs;
+  const constant = constantFeatures(p.spec.obsNorm) ?? new Array<boolean>(n).fill(false);
+  return constant.map(String).join(", ");
+}
 
 function generateJs(p: ExportablePolicy, name: string, ts: boolean): string {
   const m = p.meta;
@@ -463,6 +473,8 @@ ${numberLines(p.spec.obsNorm.mean, jsNumber, "  ", 3)}
 const OBS_VAR«: number[]» = [
 ${numberLines(p.spec.obsNorm.var, jsNumber, "  ", 3)}
 ];
+// The features that took one value in training: the policy reads them as 0.
+const OBS_CONSTANT«: boolean[]» = [${constantList(p)}];
 const OBS_CLIP = ${jsNumber(p.spec.obsClip)};
 
 const LAYERS«: DenseLayer[]» = [
@@ -550,6 +562,8 @@ ${numberLines(p.spec.obsNorm.mean, rustNumber, "    ", 3)}
 const OBS_VAR: [f64; OBS_SIZE] = [
 ${numberLines(p.spec.obsNorm.var, rustNumber, "    ", 3)}
 ];
+/// The features that took one value in training: the policy reads them as 0.
+const OBS_CONSTANT: [bool; OBS_SIZE] = [${constantList(p)}];
 const OBS_CLIP: f64 = ${rustNumber(p.spec.obsClip)};
 
 ${weights}

@@ -2,7 +2,7 @@
  * A plain multilayer perceptron evaluator: the deterministic policy (the Gaussian mean) without
  * tfjs. Evaluation and export run the same forward pass (runtime/mlp.ts), so what is evaluated
  * is what gets exported. Observation normalisation is part of the policy:
- * x = clip((obs - mean) / sqrt(var + eps), +-clip).
+ * x = clip((obs - mean) / sqrt(var + eps), +-clip), and x = 0 for a feature constant in training.
  */
 
 import {
@@ -20,6 +20,20 @@ export interface ObsNormStats {
   mean: number[];
   var: number[];
   count: number;
+  /**
+   * The smallest and largest value of each feature in training. A feature whose range is one
+   * value (the number of strategies, in a fixed line-up) is read as 0 by the policy. Absent in
+   * checkpoints written before ranges were kept: their policies scale every feature.
+   */
+  min?: number[];
+  max?: number[];
+}
+
+/** The features that took one value in training (`min === max`), or undefined without ranges. */
+export function constantFeatures(stats: ObsNormStats): boolean[] | undefined {
+  const { min, max } = stats;
+  if (!min || !max) return undefined;
+  return min.map((lo, i) => lo === max[i]);
 }
 
 export interface PolicySpec {
@@ -49,7 +63,13 @@ export class MlpPolicy {
     }
     this.inputs = spec.layers[0].inputs;
     this.outputs = spec.layers[spec.layers.length - 1].outputs;
-    this.weights = mlpWeights(spec.layers, spec.obsNorm.mean, spec.obsNorm.var, spec.obsClip);
+    this.weights = mlpWeights(
+      spec.layers,
+      spec.obsNorm.mean,
+      spec.obsNorm.var,
+      spec.obsClip,
+      constantFeatures(spec.obsNorm),
+    );
   }
 
   /** Normalised observation, in place into `out`. */
@@ -106,21 +126,46 @@ export function flatFromSpec(spec: PolicySpec): Float64Array {
   return Float64Array.from(out);
 }
 
-/** Running mean and variance (Welford, batched), for observation normalisation. */
+/**
+ * Running mean and variance (Welford, batched), for observation normalisation, and each
+ * feature's range. The range starts empty (min +inf, max -inf); stats resumed from a checkpoint
+ * without ranges keep none, so an old policy keeps scaling every feature.
+ */
 export class RunningStats {
   mean: Float64Array;
   var: Float64Array;
   count: number;
+  min: Float64Array | undefined;
+  max: Float64Array | undefined;
 
   constructor(size: number, init?: ObsNormStats) {
     this.mean = init ? Float64Array.from(init.mean) : new Float64Array(size);
     this.var = init ? Float64Array.from(init.var) : new Float64Array(size).fill(1);
     this.count = init ? init.count : 1e-4;
+    const ranged = init === undefined || (init.min !== undefined && init.max !== undefined);
+    this.min = ranged ? (init?.min ? Float64Array.from(init.min) : new Float64Array(size).fill(Infinity)) : undefined;
+    this.max = ranged ? (init?.max ? Float64Array.from(init.max) : new Float64Array(size).fill(-Infinity)) : undefined;
   }
 
-  /** Adds a batch given as its count, mean and (population) variance per feature. */
-  updateMoments(batchMean: ArrayLike<number>, batchVar: ArrayLike<number>, batchCount: number): void {
+  /**
+   * Adds a batch given as its count, mean and (population) variance per feature, and its range
+   * (`batchMin`, `batchMax`) when the stats keep one.
+   */
+  updateMoments(
+    batchMean: ArrayLike<number>,
+    batchVar: ArrayLike<number>,
+    batchCount: number,
+    batchMin?: ArrayLike<number>,
+    batchMax?: ArrayLike<number>,
+  ): void {
     if (batchCount <= 0) return;
+    if (this.min && this.max) {
+      if (!batchMin || !batchMax) throw new Error("RunningStats: a batch without its range");
+      for (let i = 0; i < this.mean.length; i++) {
+        if (batchMin[i] < this.min[i]) this.min[i] = batchMin[i];
+        if (batchMax[i] > this.max[i]) this.max[i] = batchMax[i];
+      }
+    }
     const total = this.count + batchCount;
     for (let i = 0; i < this.mean.length; i++) {
       const delta = batchMean[i] - this.mean[i];
@@ -137,12 +182,26 @@ export class RunningStats {
     const d = this.mean.length;
     const m = new Float64Array(d);
     const v = new Float64Array(d);
-    for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) m[i] += rows[r * d + i] / n;
+    const lo = new Float64Array(d).fill(Infinity);
+    const hi = new Float64Array(d).fill(-Infinity);
+    for (let r = 0; r < n; r++)
+      for (let i = 0; i < d; i++) {
+        const x = rows[r * d + i];
+        m[i] += x / n;
+        if (x < lo[i]) lo[i] = x;
+        if (x > hi[i]) hi[i] = x;
+      }
     for (let r = 0; r < n; r++) for (let i = 0; i < d; i++) v[i] += (rows[r * d + i] - m[i]) ** 2 / n;
-    this.updateMoments(m, v, n);
+    this.updateMoments(m, v, n, lo, hi);
   }
 
+  /** The stats as a checkpoint stores them; the range once a batch has filled it (JSON has no infinity). */
   toJSON(): ObsNormStats {
-    return { mean: Array.from(this.mean), var: Array.from(this.var), count: this.count };
+    const out: ObsNormStats = { mean: Array.from(this.mean), var: Array.from(this.var), count: this.count };
+    if (this.min && this.max && this.min.every((lo, i) => lo <= this.max![i])) {
+      out.min = Array.from(this.min);
+      out.max = Array.from(this.max);
+    }
+    return out;
   }
 }

@@ -1,6 +1,8 @@
 /**
  * The MLP forward pass of a deterministic policy (the Gaussian mean), without tfjs.
  * Observation normalisation is part of the policy: x = clip((obs - mean) / sqrt(var + eps), +-clip),
+ * and x = 0 for a feature that was constant in training (the policy never saw it change, so a new
+ * value carries nothing it learned; divided by sqrt(0 + eps) it would jump to the clip instead),
  * then dense layers in double precision, each summing bias + x[0] k[0][j] + x[1] k[1][j] + ...
  * in that order (the order fixes the bits).
  */
@@ -33,12 +35,16 @@ export interface MlpWeights {
   readonly clip: number;
 }
 
-/** Layers (shapes checked by the caller) and observation normalisation, as a runnable network. */
+/**
+ * Layers (shapes checked by the caller) and observation normalisation, as a runnable network.
+ * `constant` marks the features that took one value in training: their scale is 0.
+ */
 export function mlpWeights(
   layers: readonly DenseLayer[],
   mean: ArrayLike<number>,
   variance: ArrayLike<number>,
   clip: number,
+  constant?: ArrayLike<boolean>,
 ): MlpWeights {
   return {
     layers,
@@ -47,7 +53,7 @@ export function mlpWeights(
     buffers: layers.map((l) => new Float64Array(l.outputs)),
     input: new Float64Array(layers[0].inputs),
     mean: Float64Array.from(mean),
-    invStd: Float64Array.from(variance, (v) => 1 / Math.sqrt(v + OBS_EPS)),
+    invStd: Float64Array.from(variance, (v, i) => (constant?.[i] === true ? 0 : 1 / Math.sqrt(v + OBS_EPS))),
     clip,
   };
 }
@@ -56,7 +62,9 @@ export function mlpWeights(
 export function mlpNormalize(w: MlpWeights, obs: ArrayLike<number>, out: Float64Array): Float64Array {
   const c = w.clip;
   for (let i = 0; i < w.input.length; i++) {
-    const z = (obs[i] - w.mean[i]) * w.invStd[i];
+    const s = w.invStd[i];
+    // A constant feature is 0 outright: (obs - mean) * 0 would be NaN for an infinite obs.
+    const z = s === 0 ? 0 : (obs[i] - w.mean[i]) * s;
     out[i] = z > c ? c : z < -c ? -c : z;
   }
   return out;

@@ -259,17 +259,21 @@ export class EsAlgorithm implements TrainingAlgorithm {
     let count = 0;
     const sum = new Float64Array(this.obsSize);
     const sumSq = new Float64Array(this.obsSize);
+    const lo = new Float64Array(this.obsSize).fill(Infinity);
+    const hi = new Float64Array(this.obsSize).fill(-Infinity);
     for (const r of results) {
       count += r.decisions;
       for (let i = 0; i < this.obsSize; i++) {
         sum[i] += r.obsSum[i];
         sumSq[i] += r.obsSumSq[i];
+        lo[i] = Math.min(lo[i], r.obsMin[i]);
+        hi[i] = Math.max(hi[i], r.obsMax[i]);
       }
     }
     if (count === 0) return;
     const mean = Array.from(sum, (v) => v / count);
     const variance = Array.from(sumSq, (v, i) => Math.max(0, v / count - mean[i] * mean[i]));
-    this.obsStats.updateMoments(mean, variance, count);
+    this.obsStats.updateMoments(mean, variance, count, lo, hi);
   }
 }
 

@@ -80,6 +80,9 @@ export interface RolloutResult {
   /** Sum and sum of squares of the raw observations seen, per feature. */
   obsSum: number[];
   obsSumSq: number[];
+  /** The smallest and largest raw value of each feature (+inf and -inf when none was seen). */
+  obsMin: number[];
+  obsMax: number[];
 }
 
 /**
@@ -93,6 +96,8 @@ export function rollout(envs: PropAmmEnv | EpisodeEnvs, task: RolloutTask): Roll
   const d = task.sizes[0];
   const obsSum = new Array<number>(d).fill(0);
   const obsSumSq = new Array<number>(d).fill(0);
+  const obsMin = new Array<number>(d).fill(Infinity);
+  const obsMax = new Array<number>(d).fill(-Infinity);
   // One action buffer for the whole task: the env reads it before the next act overwrites it.
   const action = new Float64Array(ACTION_SIZE);
   const agent: Agent = {
@@ -101,6 +106,8 @@ export function rollout(envs: PropAmmEnv | EpisodeEnvs, task: RolloutTask): Roll
       for (let i = 0; i < d; i++) {
         obsSum[i] += observation[i];
         obsSumSq[i] += observation[i] * observation[i];
+        if (observation[i] < obsMin[i]) obsMin[i] = observation[i];
+        if (observation[i] > obsMax[i]) obsMax[i] = observation[i];
       }
       return policy.act(observation, action);
     },
@@ -117,5 +124,5 @@ export function rollout(envs: PropAmmEnv | EpisodeEnvs, task: RolloutTask): Roll
     normalizerEdges.push(e.normalizerEdge);
   }
   const meanReturn = mean(returns);
-  return { meanReturn, returns, agentEdges, normalizerEdges, decisions, obsSum, obsSumSq };
+  return { meanReturn, returns, agentEdges, normalizerEdges, decisions, obsSum, obsSumSq, obsMin, obsMax };
 }

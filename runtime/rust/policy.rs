@@ -2,7 +2,7 @@
 // The policy runtime in Rust, for prop-amm-multi's native ABI: the Rust twin of runtime/*.ts.
 // `propamm export` writes one self-contained .rs file: the checkpoint's policy (NAME,
 // DECISION_INTERVAL, EPOCH_LEN, N_STRATEGIES, FEE_MIN_BPS, FEE_MAX_BPS, OBS_MEAN, OBS_VAR,
-// OBS_CLIP, the layer weights and `fn act`), then this file verbatim. Every computation keeps
+// OBS_CONSTANT, OBS_CLIP, the layer weights and `fn act`), then this file verbatim. Every computation keeps
 // the TypeScript runtime's operation order, so the export makes the JavaScript export's storage
 // writes and quotes byte for byte (test/agents/export.test.ts compiles it with rustc and
 // compares; test/runtime/rust.test.ts checks the slots, tags and offsets below against
@@ -719,8 +719,9 @@ fn observation(f: &Features, x: &ExtFeatures) -> [f64; OBS_SIZE] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The policy (runtime/mlp.ts): x = clip((obs - mean) / sqrt(var + eps), +-clip), then dense
-// layers in double precision, summing bias + x[0] k[0][j] + x[1] k[1][j] + ... in that order.
+// The policy (runtime/mlp.ts): x = clip((obs - mean) / sqrt(var + eps), +-clip), with a scale of
+// 0 for a feature constant in training (OBS_CONSTANT), then dense layers in double precision,
+// summing bias + x[0] k[0][j] + x[1] k[1][j] + ... in that order.
 // ---------------------------------------------------------------------------------------------
 
 const OBS_EPS: f64 = 1e-8;
@@ -735,8 +736,12 @@ enum Activation {
 
 fn normalize(obs: &[f64], x: &mut [f64]) {
     for i in 0..x.len() {
-        let inv_std = 1.0 / (OBS_VAR[i] + OBS_EPS).sqrt();
-        let z = (obs[i] - OBS_MEAN[i]) * inv_std;
+        // A constant feature is 0 outright: (obs - mean) * 0 would be NaN for an infinite obs.
+        let z = if OBS_CONSTANT[i] {
+            0.0
+        } else {
+            (obs[i] - OBS_MEAN[i]) * (1.0 / (OBS_VAR[i] + OBS_EPS).sqrt())
+        };
         x[i] = if z > OBS_CLIP {
             OBS_CLIP
         } else if z < -OBS_CLIP {

@@ -84,6 +84,8 @@ class SyntheticPool {
         decisions: n,
         obsSum: OBS0.map((o) => n * o),
         obsSumSq: OBS0.map((o) => n * (o * o + OBS_SPREAD * OBS_SPREAD)),
+        obsMin: OBS0.map((o) => o - OBS_SPREAD),
+        obsMax: OBS0.map((o) => o + OBS_SPREAD),
       };
     });
   }
