@@ -136,7 +136,7 @@ export function formatEvaluation(ev: Evaluation, opponents: readonly string[]): 
   }
   const n = ev.runs[0]?.batch.seeds.length ?? 0;
   lines.push(
-    `(each candidate in its own ${n} simulations against ${opponents.join(", ")} and the normalizer, same seeds; ± is the 95% CI)`,
+    `(each candidate in its own ${n} simulations against ${opponents.length > 0 ? `${opponents.join(", ")} and the normalizer` : "the normalizer alone"}, same seeds; ± is the 95% CI)`,
   );
   if (ev.pairs.length) {
     lines.push("Candidates compared by seed (each in its own simulations):");

@@ -14,7 +14,7 @@ import {
   sliceDifferences,
 } from "../arena/baselines.js";
 import type { Estimate } from "../arena/stats.js";
-import { integer, real } from "./options.js";
+import { integer, lineUpText, real } from "./options.js";
 
 export interface BaselineCliOptions {
   fitSeedStart?: number;
@@ -85,7 +85,7 @@ export function formatBaselines(
   const lines: string[] = [];
   const fees = r.fees;
   lines.push(
-    `Fixed-fee baselines against ${opponents.join(", ")} on seeds ${seedRange(r.seeds)} (each of ${fees.length} fees, ${fees[0]}..${fees[fees.length - 1]} bps, in its own simulations):`,
+    `Fixed-fee baselines against ${lineUpText(opponents)} on seeds ${seedRange(r.seeds)} (each of ${fees.length} fees, ${fees[0]}..${fees[fees.length - 1]} bps, in its own simulations):`,
   );
   const nameW = Math.max(26, ...r.rows.map((x) => x.name.length + 2));
   const head = "Baseline".padEnd(nameW) + "What".padEnd(20) + "Mean Edge".padStart(20) + "vs Norm".padStart(20);

@@ -19,6 +19,8 @@ import {
   addSimulationOptions,
   configFromOptions,
   integer,
+  lineUp,
+  lineUpText,
   printModeLine,
   real,
   sandboxFromOptions,
@@ -116,7 +118,9 @@ export function addEvalCommand(program: Command): void {
       .command("eval")
       .description("evaluate checkpoints or strategies against opponents and the normalizer on held-out seeds")
       .argument("<candidate...>", "checkpoint folders, strategy files or built-ins")
-      .option("--against <strategy...>", "opponents (built-ins, files, checkpoints)", ["starter"])
+      .option("--against <strategy...>", "opponents (built-ins, files, checkpoints; none: the normalizer only)", [
+        "starter",
+      ])
       .option("--together", "put all candidates in the same simulations (default: each in its own)")
       .option("--simulations <n>", "number of simulations (seeds)", integer(1), 1000)
       .option("--seed-start <n>", "first seed (training never uses seeds below 1,000,000)", integer(0), EVAL_SEED_START)
@@ -145,6 +149,7 @@ export function addEvalCommand(program: Command): void {
   addBaselineOptions(program.commands[program.commands.length - 1]);
   addSandboxOptions(program.commands[program.commands.length - 1], false).action(
     async (candidates: string[], o: EvalOptions) => {
+      o.against = lineUp(o.against, "--against");
       const perRun = o.together ? candidates.length + o.against.length : 1 + o.against.length;
       if (perRun > 16) throw new ConfigError(`at most 16 strategies in one simulation (got ${perRun})`);
       if (o.baselines && o.together)
@@ -186,7 +191,7 @@ export function addEvalCommand(program: Command): void {
       });
       bar.finish();
       for (const run of ev.runs) {
-        console.log(`\n${run.spec} against ${o.against.join(", ")}:`);
+        console.log(`\n${run.spec} against ${lineUpText(o.against)}:`);
         console.log(formatTable(run.summary));
         const paired = formatPaired(run.summary);
         if (paired) console.log(paired);

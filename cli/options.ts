@@ -8,6 +8,7 @@ import type { SimConfig } from "../env/config.js";
 import { PIN_OPTIONS, SIM_OPTIONS, commandDefault, type OptionSpec } from "../env/options.js";
 import { ENV_OPTIONS, type EnvConfig } from "../gym/options.js";
 import { DEFAULT_LIMITS, type Limits } from "../arena/runner.js";
+import { ConfigError } from "../env/errors.js";
 import { IN_PROCESS_MODE_LINE, sandboxModeLine } from "../arena/sandbox.js";
 
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -27,6 +28,21 @@ export function real(check: (v: number) => boolean, range: string) {
     if (value.trim() === "" || !Number.isFinite(n) || !check(n)) throw new InvalidArgumentError(`expected ${range}.`);
     return n;
   };
+}
+
+/**
+ * A line-up given on the command line: `none` alone is no opponents (one strategy and the
+ * normalizer, the original challenge's setting); otherwise the strategies as given.
+ */
+export function lineUp(values: readonly string[], flag: string): string[] {
+  if (!values.includes("none")) return [...values];
+  if (values.length > 1) throw new ConfigError(`${flag}: 'none' (no opponents) stands alone, got ${values.join(" ")}`);
+  return [];
+}
+
+/** A line-up for messages: its strategies, or that there are none. */
+export function lineUpText(values: readonly string[]): string {
+  return values.length > 0 ? values.join(", ") : "no opponents (the normalizer only)";
 }
 
 /** Parsed option values by commander attribute name (`--epoch-len` -> epochLen). */
@@ -114,6 +130,7 @@ export function addEnvOptions(cmd: Command): Command {
 export function envConfigFromOptions(o: SimOptions): Partial<EnvConfig> {
   const out: Record<string, unknown> = {};
   for (const spec of withFlag(ENV_OPTIONS)) out[spec.key] = optionValue(spec, o);
+  if (Array.isArray(out.opponents)) out.opponents = lineUp(out.opponents as string[], "--opponents");
   out.sim = configFromOptions(o);
   return out as Partial<EnvConfig>;
 }

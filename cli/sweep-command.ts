@@ -19,7 +19,15 @@ import {
   baselinesJson,
   formatBaselines,
 } from "./baselines-report.js";
-import { addSimulationOptions, configFromOptions, integer, real, type SimOptions } from "./options.js";
+import {
+  addSimulationOptions,
+  configFromOptions,
+  integer,
+  lineUp,
+  lineUpText,
+  real,
+  type SimOptions,
+} from "./options.js";
 import { writeJsonAtomic } from "./report.js";
 import { defaultOutput, prepareOutputDir, prepareOutputFile } from "./outputs.js";
 import { progressBar } from "./progress.js";
@@ -72,7 +80,7 @@ export function addSweepCommand(program: Command): void {
           real((v) => v > 0, "a number > 0"),
           5,
         )
-        .option("--against <strategy...>", "opponents", ["starter"])
+        .option("--against <strategy...>", "opponents (none: the normalizer only)", ["starter"])
         .option("--simulations <n>", "simulations per fee", integer(1), 200)
         .option("--seed-start <n>", "first seed", integer(0), EVAL_SEED_START)
         .option("--workers <n>", "worker threads", integer(0, 256), defaultWorkers())
@@ -82,6 +90,7 @@ export function addSweepCommand(program: Command): void {
     ),
   ).action(async (family: string, o: SweepOptions) => {
     if (family !== "fixed") throw new ConfigError(`sweep: unknown family '${family}' (only 'fixed')`);
+    o.against = lineUp(o.against, "--against");
     const fees = feeGrid(o.from, o.to, o.step);
     if (o.json) prepareOutputFile(o.json, "--json");
     const plotDir = o.plots === false ? null : (o.plots ?? defaultOutput("eval", `sweep_${timestamp()}`));
@@ -104,7 +113,7 @@ export function addSweepCommand(program: Command): void {
     });
     const best = points.reduce((a, b) => (b.meanEdge > a.meanEdge ? b : a));
     console.log(
-      `Fixed fee sweep against ${o.against.join(", ")}: ${o.simulations} simulations per fee, seeds ${o.seedStart}..${o.seedStart + o.simulations - 1}`,
+      `Fixed fee sweep against ${lineUpText(o.against)}: ${o.simulations} simulations per fee, seeds ${o.seedStart}..${o.seedStart + o.simulations - 1}`,
     );
     console.log("  fee bps     mean edge            vs norm");
     for (const p of points) {
@@ -115,7 +124,7 @@ export function addSweepCommand(program: Command): void {
       );
     }
     console.log(
-      `best fixed fee: ${best.feeBps} bps (mean edge ${best.meanEdge.toFixed(2)} ±${best.ci95.toFixed(2)}); best vs norm: ${run.report.bestFee} bps; compare an agent with: propamm eval <checkpoint> --baselines --against ${o.against.join(" ")}`,
+      `best fixed fee: ${best.feeBps} bps (mean edge ${best.meanEdge.toFixed(2)} ±${best.ci95.toFixed(2)}); best vs norm: ${run.report.bestFee} bps; compare an agent with: propamm eval <checkpoint> --baselines --against ${o.against.length > 0 ? o.against.join(" ") : "none"}`,
     );
     console.log(`\n${formatBaselines(run.report, o.against, [])}`);
     if (o.json) {
@@ -136,7 +145,7 @@ export function addSweepCommand(program: Command): void {
       writeFileSync(
         file,
         lineChartSvg(
-          `Mean edge of a fixed-fee pool against ${o.against.join(", ")} (95% CI)`,
+          `Mean edge of a fixed-fee pool against ${lineUpText(o.against)} (95% CI)`,
           "fee (bps)",
           "mean edge (Y)",
           [

@@ -14,7 +14,15 @@ import { describeHyperparameters, type HyperparameterTable } from "../training/h
 import { formatLeague, trainLeague } from "../training/league.js";
 import { PPO_HYPERPARAMETERS } from "../training/ppo.js";
 import { train, type TrainOptions, type TrainStart } from "../training/train.js";
-import { integer, addEnvOptions, addSimulationOptions, envConfigFromOptions, type SimOptions } from "./options.js";
+import {
+  integer,
+  addEnvOptions,
+  addSimulationOptions,
+  envConfigFromOptions,
+  lineUp,
+  lineUpText,
+  type SimOptions,
+} from "./options.js";
 import { defaultOutput, prepareOutputDir } from "./outputs.js";
 import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 
@@ -84,7 +92,7 @@ const count = (n: number): string => n.toLocaleString("en-US");
 function banner(s: TrainStart, backend: string, workers: string): string[] {
   const resumed = s.resumed ? ` (resuming at ${s.resumed.timesteps})` : "";
   const lines = [
-    `propamm train: ${s.algo}, ${s.timesteps} timesteps${resumed}, opponents ${s.opponents.join(", ")}` +
+    `propamm train: ${s.algo}, ${s.timesteps} timesteps${resumed}, opponents ${lineUpText(s.opponents)}` +
       (s.opponentPool.length > 0
         ? ` (held-out evaluation; training draws ${s.opponents.length} per episode from ${s.opponentPool.join(", ")})`
         : "") +
@@ -203,6 +211,7 @@ export function addTrainCommand(program: Command): void {
       .addHelpText("after", hyperparameterHelp()),
   );
   addSimulationOptions(command).action(async (o: TrainCliOptions, cmd: Command) => {
+    o.opponents = lineUp(o.opponents, "--opponents");
     if (o.league !== undefined) {
       if (o.league < 2) throw new ConfigError(`--league needs at least 2 members (got ${o.league})`);
       if (o.resume === true)

@@ -83,7 +83,7 @@ export const ENV_OPTION_TABLE: {
     check: listOf("a list of strategies"),
     default: ["starter"],
     help: "opponent strategies: built-in names (files and checkpoints through PropAmmEnv.create or the server)",
-    flagHelp: "opponent strategies (built-ins, files or checkpoints)",
+    flagHelp: "opponent strategies (built-ins, files or checkpoints; none: the normalizer only)",
   },
   decisionInterval: {
     wire: "decision_interval",

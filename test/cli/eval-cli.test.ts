@@ -61,6 +61,67 @@ describe("propamm eval", () => {
   });
 });
 
+describe("--against none: one strategy and the normalizer (the original challenge's setting)", () => {
+  it("eval and sweep play the candidate alone with the normalizer, as `propamm run` does", () => {
+    const seeds = ["--seed-start", "40"];
+    const evalJson = join(tmp, "alone-eval.json");
+    const sweepJson = join(tmp, "alone-sweep.json");
+    const runJson = join(tmp, "alone-run.json");
+    const e = cli(["eval", "fixed:50", "--against", "none", ...SMALL, ...seeds, "--json", evalJson, "--no-plots"]);
+    expect(e.code, e.err).toBe(0);
+    expect(e.out).toContain("fixed:50 against no opponents (the normalizer only)");
+    const w = cli(["sweep", "fixed", "--from", "50", "--to", "50", "--against", "none", ...SMALL, ...seeds]);
+    expect(w.code, w.err).toBe(0);
+    expect(w.out).toContain("--against none");
+    const s = cli([
+      "sweep",
+      "fixed",
+      "--from",
+      "50",
+      "--to",
+      "50",
+      "--against",
+      "none",
+      ...SMALL,
+      ...seeds,
+      "--json",
+      sweepJson,
+      "--no-plots",
+      "--fit-simulations",
+      "0",
+    ]);
+    expect(s.code, s.err).toBe(0);
+    const r = cli(["run", "fixed:50", ...SMALL, ...seeds, "--json", runJson]);
+    expect(r.code, r.err).toBe(0);
+    type Sim = { seed: number; pools: { edge: number }[] };
+    const alone = (JSON.parse(readFileSync(runJson, "utf8")) as { simulations: Sim[] }).simulations;
+    const evaluated = (JSON.parse(readFileSync(evalJson, "utf8")) as { runs: { simulations: Sim[] }[] }).runs[0]
+      .simulations;
+    // Two pools (the candidate and the normalizer), the same edges by seed as the plain run.
+    expect(evaluated.map((x) => x.pools.length)).toEqual(alone.map(() => 2));
+    expect(evaluated.map((x) => [x.seed, x.pools[0].edge])).toEqual(alone.map((x) => [x.seed, x.pools[0].edge]));
+    const mean = alone.reduce((a, x) => a + x.pools[0].edge, 0) / alone.length;
+    const sweep = JSON.parse(readFileSync(sweepJson, "utf8")) as { points: { meanEdge: number }[] };
+    expect(sweep.points[0].meanEdge).toBeCloseTo(mean, 9);
+  });
+
+  it("refuses 'none' with other strategies, naming the flag", () => {
+    for (const args of [
+      ["eval", "fixed:50", "--against", "none", "starter", ...SMALL, "--no-plots"],
+      ["sweep", "fixed", "--against", "starter", "none", ...SMALL, "--no-plots"],
+    ]) {
+      const r = cli(args);
+      expect(r.code).toBe(2);
+      expect(r.err).toContain("--against: 'none' (no opponents) stands alone");
+    }
+    const out = join(tmp, "never-created");
+    const t = cli(["train", "--opponents", "none", "starter", "--timesteps", "100", "--out", out]);
+    expect(t.code).toBe(2);
+    expect(t.err).toContain("--opponents: 'none' (no opponents) stands alone");
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe("propamm sweep", () => {
   it("finds the fee with the highest mean edge among those it ran", () => {
     const json = join(tmp, "sweep.json");
