@@ -118,9 +118,11 @@ export function addEvalCommand(program: Command): void {
       .command("eval")
       .description("evaluate checkpoints or strategies against opponents and the normalizer on held-out seeds")
       .argument("<candidate...>", "checkpoint folders, strategy files or built-ins")
-      .option("--against <strategy...>", "opponents (built-ins, files, checkpoints; none: the normalizer only)", [
-        "starter",
-      ])
+      .option(
+        "--against <strategy...>",
+        "opponents (built-ins, files, checkpoints; commas or spaces between them; none: the normalizer only)",
+        ["starter"],
+      )
       .option("--together", "put all candidates in the same simulations (default: each in its own)")
       .option("--simulations <n>", "number of simulations (seeds)", integer(1), 1000)
       .option("--seed-start <n>", "first seed (training never uses seeds below 1,000,000)", integer(0), EVAL_SEED_START)

@@ -31,11 +31,14 @@ export function real(check: (v: number) => boolean, range: string) {
 }
 
 /**
- * A line-up given on the command line: `none` alone is no opponents (one strategy and the
- * normalizer, the original challenge's setting); otherwise the strategies as given.
+ * A line-up given on the command line, with commas or spaces between strategies (as
+ * `--opponent-pool` takes them): `none` alone is no opponents (one strategy and the normalizer,
+ * the original challenge's setting); otherwise the strategies as given.
  */
-export function lineUp(values: readonly string[], flag: string): string[] {
-  if (!values.includes("none")) return [...values];
+export function lineUp(given: readonly string[], flag: string): string[] {
+  const values = given.flatMap((v) => v.split(",")).map((v) => v.trim());
+  if (values.some((v) => v === "")) throw new ConfigError(`${flag}: an empty strategy name in ${given.join(" ")}`);
+  if (!values.includes("none")) return values;
   if (values.length > 1) throw new ConfigError(`${flag}: 'none' (no opponents) stands alone, got ${values.join(" ")}`);
   return [];
 }

@@ -80,7 +80,9 @@ export function addSweepCommand(program: Command): void {
           real((v) => v > 0, "a number > 0"),
           5,
         )
-        .option("--against <strategy...>", "opponents (none: the normalizer only)", ["starter"])
+        .option("--against <strategy...>", "opponents (commas or spaces between them; none: the normalizer only)", [
+          "starter",
+        ])
         .option("--simulations <n>", "simulations per fee", integer(1), 200)
         .option("--seed-start <n>", "first seed", integer(0), EVAL_SEED_START)
         .option("--workers <n>", "worker threads", integer(0, 256), defaultWorkers())

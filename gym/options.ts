@@ -83,7 +83,8 @@ export const ENV_OPTION_TABLE: {
     check: listOf("a list of strategies"),
     default: ["starter"],
     help: "opponent strategies: built-in names (files and checkpoints through PropAmmEnv.create or the server)",
-    flagHelp: "opponent strategies (built-ins, files or checkpoints; none: the normalizer only)",
+    flagHelp:
+      "opponent strategies (built-ins, files or checkpoints; commas or spaces between them; none: the normalizer only)",
   },
   decisionInterval: {
     wire: "decision_interval",

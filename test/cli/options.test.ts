@@ -16,6 +16,7 @@ import { DEFAULT_ENV_CONFIG, ENV_OPTIONS, PropAmmEnv, type EnvConfig } from "../
 import type { VectorEnv } from "../../gym/vector-env.js";
 import { RequestHandler } from "../../server/handler.js";
 import { OPTION_DOCS, renderOptionDocs } from "../../cli/options-docs.js";
+import { lineUp } from "../../cli/options.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -310,5 +311,22 @@ describe("docs and the Python client", () => {
       for (const name of wire)
         expect.soft(text, `${file} __init__ takes ${name}`).toMatch(new RegExp(`^\\s+${name}: `, "m"));
     }
+  });
+});
+
+describe("a line-up on the command line (lineUp)", () => {
+  it("takes commas or spaces between strategies, and 'none' alone as no opponents", () => {
+    expect(lineUp(["starter", "fixed:40"], "--against")).toEqual(["starter", "fixed:40"]);
+    expect(lineUp(["starter,fixed:40", "fixed:30"], "--against")).toEqual(["starter", "fixed:40", "fixed:30"]);
+    expect(lineUp([" starter , fixed:40 "], "--against")).toEqual(["starter", "fixed:40"]);
+    expect(lineUp(["none"], "--opponents")).toEqual([]);
+  });
+
+  it("refuses 'none' among strategies and an empty name, naming the flag", () => {
+    expect(() => lineUp(["none,starter"], "--against")).toThrow(
+      "--against: 'none' (no opponents) stands alone, got none starter",
+    );
+    expect(() => lineUp(["starter,"], "--opponents")).toThrow(/--opponents: an empty strategy name in starter,/);
+    expect(() => lineUp([""], "--opponents")).toThrow(ConfigError);
   });
 });
