@@ -166,7 +166,7 @@ export function addTrainCommand(program: Command): void {
       )
       .option(
         "--opponent-pool <strategy...>",
-        "draw each training episode's opponents (as many as --opponents lists) from these, seeded by the episode's seed (commas or spaces between them; held-out evaluation keeps --opponents)",
+        "draw each training episode's opponents (as many as --opponents lists) from these, seeded by the episode's seed (commas or spaces between them; none: an empty seat, one opponent fewer; held-out evaluation keeps --opponents)",
         (value: string, previous: string[] | undefined) => [
           ...(previous ?? []),
           ...value

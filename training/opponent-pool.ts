@@ -5,6 +5,8 @@
  * simulation seed. The line-up is a function of the seed alone, so every ES candidate of a
  * generation meets the same opponents on the same seed (common random numbers), and the result
  * does not depend on the worker count. Held-out evaluation keeps the fixed `opponents`.
+ * The entry `none` is an empty seat: an episode that draws it has one opponent fewer, so the
+ * number of pools varies in training and the policy learns what it means.
  */
 import { type EnvConfig, PropAmmEnv, type StrategyResolver } from "../gym/env.js";
 import { RandomStream } from "../env/rng.js";
@@ -17,6 +19,9 @@ export type TrainingEnvConfig = Partial<EnvConfig> & { opponents: string[]; oppo
 export function watchedSpecs(config: TrainingEnvConfig): string[] {
   return [...config.opponents, ...(config.opponentPool ?? [])];
 }
+
+/** The pool entry that leaves its seat empty. */
+export const EMPTY_SEAT = "none";
 
 /** Indices into `poolSize` entries for an episode's `count` opponents, from the episode's seed. */
 export function lineupFor(poolSize: number, count: number, seed: number): number[] {
@@ -37,14 +42,15 @@ export class EpisodeEnvs {
   private constructor(
     readonly base: PropAmmEnv,
     private readonly config: Partial<EnvConfig>,
-    private readonly pool: StrategySource[],
+    /** The pool's entries, null for an empty seat. */
+    private readonly pool: (StrategySource | null)[],
   ) {}
 
   /** Resolves the opponents and every pool entry once (files and checkpoints through `resolve`). */
   static async create(config: TrainingEnvConfig, resolve: StrategyResolver): Promise<EpisodeEnvs> {
     const env = envOnly(config);
     const base = await PropAmmEnv.create(env, resolve);
-    const pool = await Promise.all((config.opponentPool ?? []).map((o) => resolve(o)));
+    const pool = await Promise.all((config.opponentPool ?? []).map((o) => (o === EMPTY_SEAT ? null : resolve(o))));
     return new EpisodeEnvs(base, env, pool);
   }
 
@@ -60,7 +66,8 @@ export class EpisodeEnvs {
     const key = lineup.join(",");
     let env = this.byLineup.get(key);
     if (env === undefined) {
-      env = new PropAmmEnv({ ...this.config, opponents: lineup.map((i) => this.pool[i]) });
+      const opponents = lineup.map((i) => this.pool[i]).filter((s): s is StrategySource => s !== null);
+      env = new PropAmmEnv({ ...this.config, opponents });
       this.byLineup.set(key, env);
     }
     return env;

@@ -91,6 +91,38 @@ describe("the line-up of an episode", () => {
   });
 });
 
+describe("an empty seat in the pool (none)", () => {
+  it("an episode that draws it plays with one opponent fewer, exactly as that line-up fixed", async () => {
+    const pool = ["starter", "none", "fixed:30"];
+    const env: TrainingEnvConfig = { ...ENV, opponents: ["starter", "starter"], opponentPool: pool };
+    const sizes = networkSizes(5, [8]);
+    const params = initParams(sizes, new RandomStream("pool-none"), 0.5, 0);
+    const task = (seed: number): RolloutTask => ({
+      sizes,
+      activation: "tanh",
+      params,
+      obsNorm: { mean: [0, 0, 0, 0, 0], var: [1, 1, 1, 1, 1], count: 1 },
+      seeds: [seed],
+      opponentPool: true,
+    });
+    const pooled = await EpisodeEnvs.create(env, loadStrategy);
+    const seen = new Set<number>();
+    for (let seed = 1_000_100; seed < 1_000_112; seed++) {
+      const drawn = lineupFor(pool.length, 2, seed)
+        .map((i) => pool[i])
+        .filter((o) => o !== "none");
+      seen.add(drawn.length);
+      expect(pooled.forTraining(seed).config.opponents).toHaveLength(drawn.length);
+      const fixed = await EpisodeEnvs.create({ ...env, opponents: drawn, opponentPool: undefined }, loadStrategy);
+      expect(rollout(pooled, task(seed)).returns, `seed ${seed}: ${drawn.join(" ")}`).toEqual(
+        rollout(fixed, { ...task(seed), opponentPool: false }).returns,
+      );
+    }
+    // Line-ups of 0, 1 and 2 opponents among these seeds: the number of pools varies.
+    expect([...seen].sort()).toEqual([0, 1, 2]);
+  });
+});
+
 describe("training with an opponent pool", () => {
   it("es: 0 or 2 worker threads give identical runs; the pool is recorded and changes the run", async () => {
     const a = join(tmp, "es-0");
