@@ -10,7 +10,11 @@ every epoch boundary), exactly as :class:`~propamm_gym.PropAmmEnv`'s single agen
   whose decision is due (``acting_agents``; every info carries ``acting``) and returns every
   live agent's observation, reward over the step, flags and info.
 
-The server holds the env (gym/multi-agent-env.ts); these classes mirror its state.
+The server holds the env (gym/multi-agent-env.ts); these classes mirror its state. With
+``reconnect`` (the default), a session the server no longer knows (``UNKNOWN_ENV``: the server
+restarted, or freed or evicted the session) is made again with the same line-up and config: a
+``reset`` is sent again transparently; a ``step`` ends the episode for every live agent
+(truncated, reward 0, ``info["session_lost"]``), as :class:`~propamm_gym.PropAmmEnv` does.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ import pettingzoo
 
 from .client import DEFAULT_ADDRESS, Connection
 from .env import check_render_mode
-from .protocol import ProtocolError, decode_array, encode_array
-from .session import _release, _Remote, box_from_json, env_config, rename_episode
+from .protocol import ProtocolError, ServerError, decode_array, encode_array
+from .session import _release, _Remote, box_from_json, env_config, log, rename_episode
 
 #: A line-up entry: an opponent's built-in name, or ``{"agent": id}`` for a pool an agent controls.
 LineupEntry = Union[str, Mapping[str, str]]
@@ -74,26 +78,62 @@ def _reset_options(options: Mapping[str, Any] | None) -> dict[str, Any] | None:
 class _MultiSession:
     """A multi-agent session: ``make`` with a line-up, then ``reset``/``step`` replies as dicts."""
 
-    def __init__(self, conn: Connection, api: str, lineup: list[Any], config: Mapping[str, Any]) -> None:
+    def __init__(
+        self, conn: Connection, api: str, lineup: list[Any], config: Mapping[str, Any], *, reconnect: bool = True
+    ) -> None:
         self.conn = conn
-        self.hello = conn.hello()
+        self.api = api
+        self.lineup = lineup
+        self.config = dict(config)
+        self.reconnect = reconnect
+        self.recreated = 0
+        self._make()
+        self._remote = _Remote(conn, self.env_id)
+        self._finalizer = weakref.finalize(self, _release, self._remote, 1.0)
+
+    def _make(self) -> None:
+        self.hello = self.conn.hello()
         if FEATURE not in self.hello.get("features", ()):
             raise ProtocolError(
-                f"the server at {conn.address} ({self.hello.get('server', '?')}) has no multi-agent sessions: "
+                f"the server at {self.conn.address} ({self.hello.get('server', '?')}) has no multi-agent sessions: "
                 f"it lacks the protocol feature '{FEATURE}' (revision 3); upgrade the prop-amm gym server"
             )
-        reply = conn.request("make", {"lineup": lineup, "api": api, "config": dict(config)})
+        reply = self.conn.request("make", {"lineup": self.lineup, "api": self.api, "config": self.config})
         self.env_id: str = reply["env_id"]
         self.possible_agents: list[str] = [str(a) for a in reply["possible_agents"]]
         self.observation_space = box_from_json(reply["observation_space"])
         self.action_space = box_from_json(reply["action_space"])
-        self._remote = _Remote(conn, self.env_id)
-        self._finalizer = weakref.finalize(self, _release, self._remote, 1.0)
 
-    def request(self, cmd: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def request(self, cmd: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """The request on this session; None when the session was lost and has just been made again."""
         if not self._finalizer.alive:
             raise ProtocolError(f"connection to {self.conn.address} is closed")
-        return self.conn.request(cmd, {"env_id": self.env_id, **fields})
+        try:
+            return self.conn.request(cmd, {"env_id": self.env_id, **fields})
+        except ServerError as e:
+            if e.code != "UNKNOWN_ENV" or not self.reconnect:
+                raise
+        old = self.env_id
+        self._make()
+        self._remote.env_id = self.env_id
+        self.recreated += 1
+        log.warning(
+            "prop-amm gym multi-agent session %s is gone from %s (server restarted, or the session was freed); "
+            "made %s with the same line-up and config",
+            old,
+            self.conn.address,
+            self.env_id,
+        )
+        return None
+
+    def reset(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """``reset``, sent again on the new session when the old one was lost."""
+        reply = self.request("reset", fields)
+        if reply is None:
+            reply = self.request("reset", fields)
+        if reply is None:
+            raise ServerError("UNKNOWN_ENV", f"the session was lost twice in a row ({self.env_id})", "reset")
+        return reply
 
     def close(self) -> None:
         if self._finalizer.detach() is not None:
@@ -140,12 +180,13 @@ class _Common:
         config: dict[str, Any],
         timeout_s: float,
         retries: int,
+        reconnect: bool,
     ) -> None:
         self.lineup = make_lineup(lineup, agents, opponents)
         self.config = config
         conn = Connection(address, timeout_s=timeout_s, retries=retries)
         try:
-            self._session = _MultiSession(conn, api, self.lineup, config)
+            self._session = _MultiSession(conn, api, self.lineup, config, reconnect=reconnect)
         except BaseException:
             conn.close()
             raise
@@ -164,6 +205,11 @@ class _Common:
     @property
     def env_id(self) -> str:
         return self._session.env_id
+
+    @property
+    def recreated(self) -> int:
+        """How many times the session was made again after the server lost it (``reconnect``)."""
+        return self._session.recreated
 
     @functools.cache  # noqa: B019 - one space object per agent, as pettingzoo asks
     def observation_space(self, agent: str) -> gymnasium.spaces.Space[Any]:
@@ -184,6 +230,9 @@ _DOC_ARGS = """
         decision_interval, observation, reward_mode, reward_baseline, risk_penalty, reward_scale, fee_min_bps, fee_max_bps, sim:
             the env config, as :class:`~propamm_gym.PropAmmEnv` takes it.
         timeout_s, retries: per-request timeout and attempts in all.
+        reconnect: make the session again when the server no longer knows it (it restarted):
+            a reset is sent again; a step ends the episode for every live agent (truncated,
+            reward 0, ``info["session_lost"]``). False: raise the server's ``UNKNOWN_ENV``.
 """
 
 
@@ -211,6 +260,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
         sim: Mapping[str, Any] | None = None,
         timeout_s: float = 10.0,
         retries: int = 3,
+        reconnect: bool = True,
         render_mode: str | None = None,
     ) -> None:
         super().__init__()
@@ -227,7 +277,7 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
             fee_max_bps=fee_max_bps,
             sim=sim,
         )
-        self._open("aec", address, lineup, agents, opponents, config, timeout_s, retries)
+        self._open("aec", address, lineup, agents, opponents, config, timeout_s, retries, reconnect)
         self.rewards: dict[str, float] = {}
         self._cumulative_rewards: dict[str, float] = {}
         self.terminations: dict[str, bool] = {}
@@ -235,6 +285,8 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
         self.infos: dict[str, dict[str, Any]] = {}
         self._obs: dict[str, np.ndarray] = {}
         self.agent_selection = ""
+        # The session was lost mid-episode: every agent is truncated and leaves with step(None).
+        self._lost = False
 
     def _apply(self, reply: Mapping[str, Any]) -> None:
         self.agents = [str(a) for a in reply["agents"]]
@@ -249,15 +301,39 @@ class AECEnv(_Common, pettingzoo.AECEnv):  # type: ignore[misc]
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> None:
         """Starts an episode on simulation seed ``seed`` (None: the next one from the env's stream)."""
         fields = {"seed": None if seed is None else int(seed), "options": _reset_options(options)}
-        self._apply(self._session.request("reset", fields))
+        self._apply(self._session.reset(fields))
+        self._lost = False
 
     def observe(self, agent: str) -> np.ndarray:
         return self._obs[agent].copy()
 
     def step(self, action: Any) -> None:
         """The selected agent's action (2 values in [-1, 1]); None for a finished agent, which leaves."""
+        if self._lost:
+            self._leave(action)
+            return
         reply = self._session.request("step", {"agent": self.agent_selection or None, "action": _action_wire(action)})
+        if reply is None:  # the session was made again: this episode is over for everyone
+            self._lost = True
+            self.rewards = {a: 0.0 for a in self.agents}
+            self._cumulative_rewards = {a: 0.0 for a in self.agents}
+            self.terminations = {a: False for a in self.agents}
+            self.truncations = {a: True for a in self.agents}
+            self.infos = {a: {"session_lost": True} for a in self.agents}
+            return
         self._apply(reply)
+
+    def _leave(self, action: Any) -> None:
+        """A truncated agent of a lost session leaves (as pettingzoo's dead step); the next one is selected."""
+        if action is not None:
+            raise ValueError(
+                f"the session was lost and every agent is truncated: step({self.agent_selection!r}) takes None"
+            )
+        agent = self.agent_selection
+        self.agents = [a for a in self.agents if a != agent]
+        for d in (self.rewards, self._cumulative_rewards, self.terminations, self.truncations, self.infos):
+            d.pop(agent, None)
+        self.agent_selection = self.agents[0] if self.agents else ""
 
     def close(self) -> None:
         session = getattr(self, "_session", None)
@@ -295,6 +371,7 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
         sim: Mapping[str, Any] | None = None,
         timeout_s: float = 10.0,
         retries: int = 3,
+        reconnect: bool = True,
         render_mode: str | None = None,
     ) -> None:
         check_render_mode(render_mode, type(self).__name__)
@@ -310,8 +387,9 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
             fee_max_bps=fee_max_bps,
             sim=sim,
         )
-        self._open("parallel", address, lineup, agents, opponents, config, timeout_s, retries)
+        self._open("parallel", address, lineup, agents, opponents, config, timeout_s, retries, reconnect)
         self.acting_agents: list[str] = []
+        self._last_obs: dict[str, np.ndarray] = {}
 
     def _infos(self, reply: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         self.agents = [str(a) for a in reply["agents"]]
@@ -325,9 +403,10 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
         fields = {"seed": None if seed is None else int(seed), "options": _reset_options(options)}
-        reply = self._session.request("reset", fields)
+        reply = self._session.reset(fields)
         infos = self._infos(reply)
-        return _observations(reply), infos
+        self._last_obs = _observations(reply)
+        return {a: o.copy() for a, o in self._last_obs.items()}, infos
 
     def step(
         self, actions: Mapping[str, Any]
@@ -340,9 +419,21 @@ class ParallelEnv(_Common, pettingzoo.ParallelEnv):  # type: ignore[misc]
     ]:
         wire = {a: _action_wire(actions.get(a)) for a in self.acting_agents}
         reply = self._session.request("step", {"actions": wire})
+        if reply is None:  # the session was made again: the episode ends for every live agent
+            lost = list(self.agents)
+            self.agents = []
+            self.acting_agents = []
+            return (
+                {a: self._last_obs[a].copy() for a in lost},
+                {a: 0.0 for a in lost},
+                {a: False for a in lost},
+                {a: True for a in lost},
+                {a: {"session_lost": True, "acting": False} for a in lost},
+            )
         infos = self._infos(reply)
+        self._last_obs = _observations(reply)
         return (
-            _observations(reply),
+            {a: o.copy() for a, o in self._last_obs.items()},
             _floats(reply["rewards"]),
             _bools(reply["terminations"]),
             _bools(reply["truncations"]),

@@ -18,6 +18,8 @@ from conftest import ENV_KW, HERE, REPO_ROOT, ServerProcess
 
 from propamm_gym import (
     ENV_ID,
+    AECEnv,
+    ParallelEnv,
     EPISODE_KEY,
     Connection,
     PropAmmEnv,
@@ -128,6 +130,72 @@ def test_client_recreates_its_env_after_a_server_restart(spawn_server: Callable[
     assert other.recreated == 1 and list(infos["sim_seed"]) == [8, 9]
     env.close()
     other.close()
+
+
+def _ma_kw() -> dict[str, Any]:
+    return {
+        "lineup": [{"agent": "a"}, "starter", {"agent": "b"}],
+        "decision_interval": 100,
+        "sim": {"steps": 1000, "epoch_len": 250},
+        "timeout_s": 2,
+        "retries": 15,
+    }
+
+
+def test_multi_agent_envs_recreate_their_session_after_a_server_restart(
+    spawn_server: Callable[..., ServerProcess],
+) -> None:
+    """The PettingZoo envs, as the single-agent one above: a step on a lost session ends the
+    episode for every live agent (truncated, reward 0, session_lost); the next reset, on the new
+    session with the same line-up and config, plays the same episode again."""
+    srv = spawn_server()
+    par = ParallelEnv(srv.address, **_ma_kw())
+    aec = AECEnv(srv.address, **_ma_kw())
+    first = (par.env_id, aec.env_id)
+    obs0, _ = par.reset(seed=4)
+    par.step({a: np.zeros(2, np.float32) for a in par.acting_agents})
+    aec.reset(seed=4)
+    aec_obs0 = {a: aec.observe(a) for a in aec.agents}
+    aec.step(np.zeros(2, np.float32))
+    srv.stop()
+    spawn_server(address=srv.address)
+
+    obs, rewards, terms, truncs, infos = par.step({a: np.zeros(2, np.float32) for a in par.acting_agents})
+    assert sorted(obs) == ["a", "b"] and par.agents == []
+    assert rewards == {"a": 0.0, "b": 0.0} and terms == {"a": False, "b": False} and truncs == {"a": True, "b": True}
+    assert all(i["session_lost"] for i in infos.values())
+    assert par.recreated == 1 and par.env_id != first[0]
+    again, _ = par.reset(seed=4)
+    for a in obs0:
+        np.testing.assert_array_equal(again[a], obs0[a])
+    par.step({a: np.zeros(2, np.float32) for a in par.acting_agents})
+
+    aec.step(np.zeros(2, np.float32))
+    _, reward, terminated, truncated, info = aec.last()
+    assert truncated and not terminated and reward == 0.0 and info == {"session_lost": True}
+    with pytest.raises(ValueError, match="takes None"):
+        aec.step(np.zeros(2, np.float32))
+    while aec.agents:  # every truncated agent leaves with step(None), as pettingzoo's loop does
+        aec.step(None)
+    assert aec.recreated == 1 and aec.env_id != first[1]
+    aec.reset(seed=4)
+    for a, o in aec_obs0.items():
+        np.testing.assert_array_equal(aec.observe(a), o)
+    aec.step(np.zeros(2, np.float32))
+    par.close()
+    aec.close()
+
+
+def test_multi_agent_env_without_reconnect_raises_unknown_env(spawn_server: Callable[..., ServerProcess]) -> None:
+    srv = spawn_server()
+    par = ParallelEnv(srv.address, reconnect=False, **_ma_kw())
+    par.reset(seed=1)
+    srv.stop()
+    spawn_server(address=srv.address)
+    with pytest.raises(ServerError) as e:
+        par.step({a: np.zeros(2, np.float32) for a in par.acting_agents})
+    assert e.value.code == "UNKNOWN_ENV" and par.recreated == 0
+    par.close()
 
 
 # -- 3. info["episode"] is left to Gymnasium's and SB3's episode statistics ---------------------
