@@ -21,7 +21,8 @@ function defaultCell(o: OptionSpec): string {
   const own = Object.entries(o.commandDefaults ?? {}).map(
     ([cmd, v]) => `; \`propamm ${cmd}\`: ${code(JSON.stringify(v))}`,
   );
-  return code(JSON.stringify(o.default)) + own.join("");
+  const notes = Object.entries(o.commandDefaultNotes ?? {}).map(([cmd, note]) => `; \`propamm ${cmd}\`: ${note}`);
+  return code(JSON.stringify(o.default)) + own.join("") + notes.join("");
 }
 
 function validCell(o: OptionSpec): string {

@@ -26,7 +26,30 @@ import {
 import { defaultOutput, prepareOutputDir } from "./outputs.js";
 import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 
-export const DEFAULT_TIMESTEPS = { es: 4_000_000, ppo: 200_000 } as const;
+/**
+ * What `train` uses where a flag is not given, by what it trains. A run of ES (alone or with
+ * --seeds) sees the extended observation and decides at every trade: 100M decisions take about
+ * 9 minutes on 2 cores, and on three training seeds beat the regime table (docs/training.md,
+ * "Against the baselines"). A league's members keep the seed observation every 100 steps, which
+ * is what its measured budget is in (a member's 2M decisions at every trade are one iteration).
+ * PPO updates its network per decision, so it keeps the seed observation every 100 steps too.
+ */
+export const TRAIN_DEFAULTS = {
+  es: { timesteps: 100_000_000, observation: "extended", decisionInterval: 1 },
+  league: { timesteps: 4_000_000, observation: "seed", decisionInterval: 100 },
+  ppo: { timesteps: 200_000, observation: "seed", decisionInterval: 100 },
+} as const;
+
+/** The row of TRAIN_DEFAULTS a command line uses (a PPO league keeps PPO's). */
+export function trainDefaults(
+  algo: "es" | "ppo",
+  league: boolean,
+): (typeof TRAIN_DEFAULTS)[keyof typeof TRAIN_DEFAULTS] {
+  return algo === "ppo" ? TRAIN_DEFAULTS.ppo : league ? TRAIN_DEFAULTS.league : TRAIN_DEFAULTS.es;
+}
+
+const defaultsText = (key: "timesteps" | "observation" | "decisionInterval"): string =>
+  `es ${TRAIN_DEFAULTS.es[key]}, es --league ${TRAIN_DEFAULTS.league[key]}, ppo ${TRAIN_DEFAULTS.ppo[key]}`;
 
 /**
  * `--hp key=value`: numbers, booleans, number lists (`64,64`), text, or nothing (`hidden=`: an
@@ -119,6 +142,8 @@ interface TrainCliOptions extends SimOptions {
   timesteps?: number;
   /** The env's options (addEnvOptions); read whole by envConfigFromOptions. */
   opponents: string[];
+  observation: string;
+  decisionInterval: number;
   opponentPool?: string[];
   seed: number;
   out?: string;
@@ -148,11 +173,7 @@ export function addTrainCommand(program: Command): void {
         },
         "es",
       )
-      .option(
-        "--timesteps <n>",
-        `agent decisions to train for (default: es ${DEFAULT_TIMESTEPS.es}, ppo ${DEFAULT_TIMESTEPS.ppo})`,
-        integer(1),
-      )
+      .option("--timesteps <n>", `agent decisions to train for (default: ${defaultsText("timesteps")})`, integer(1))
       .option("--seed <n>", "training seed", integer(0), 0)
       .option(
         "--seeds <k>",
@@ -210,8 +231,20 @@ export function addTrainCommand(program: Command): void {
       )
       .addHelpText("after", hyperparameterHelp()),
   );
+  // The env's defaults for these two are the library's; train's depend on the algorithm (above).
+  for (const [attribute, key] of [
+    ["observation", "observation"],
+    ["decisionInterval", "decisionInterval"],
+  ] as const) {
+    const option = command.options.find((opt) => opt.attributeName() === attribute);
+    if (option) option.defaultValueDescription = defaultsText(key);
+  }
   addSimulationOptions(command).action(async (o: TrainCliOptions, cmd: Command) => {
     o.opponents = lineUp(o.opponents, "--opponents");
+    const defaults = trainDefaults(o.algo, o.league !== undefined);
+    // A resumed run keeps its checkpoint's environment whatever these say (train.ts).
+    if (cmd.getOptionValueSource("observation") !== "cli") o.observation = defaults.observation;
+    if (cmd.getOptionValueSource("decisionInterval") !== "cli") o.decisionInterval = defaults.decisionInterval;
     if (o.league !== undefined) {
       if (o.league < 2) throw new ConfigError(`--league needs at least 2 members (got ${o.league})`);
       if (o.resume === true)
@@ -253,7 +286,7 @@ export function addTrainCommand(program: Command): void {
       o.workers = cores;
     }
     const { backend } = await loadTf();
-    const timesteps = o.timesteps ?? DEFAULT_TIMESTEPS[o.algo];
+    const timesteps = o.timesteps ?? defaults.timesteps;
     const tty = process.stderr.isTTY === true;
     let lastLine = 0;
     const runOptions = (seed: number, runOut: string): TrainOptions => ({

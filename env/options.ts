@@ -31,6 +31,8 @@ export interface OptionBody<V> {
   readonly default: V;
   /** Commands whose default deliberately differs from the library's, by command name. */
   readonly commandDefaults?: Readonly<Record<string, V>>;
+  /** Commands whose default depends on more than the command (train's on --algo), said in words. */
+  readonly commandDefaultNotes?: Readonly<Record<string, string>>;
   /** What the option does. */
   readonly help: string;
   /** The flag's help where the flag inverts the option (`--no-retail`). */

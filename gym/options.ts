@@ -91,6 +91,8 @@ export const ENV_OPTION_TABLE: {
     flag: "--decision-interval <n>",
     check: integerAtLeast(0),
     default: 100,
+    // What ES reaches most with (docs/training.md, "Against the baselines"); cli/train-command.ts.
+    commandDefaultNotes: { train: "`1` with ES, `100` with PPO or `--league`" },
     help: "steps between the agent's afterSwap decisions",
   },
   observation: {
@@ -98,6 +100,7 @@ export const ENV_OPTION_TABLE: {
     flag: "--observation <kind>",
     check: oneOf(OBSERVATION_KINDS),
     default: "seed",
+    commandDefaultNotes: { train: '`"extended"` with ES, `"seed"` with PPO or `--league`' },
     help: "seed (5 features), seed-vol (6: adds a per-step volatility estimate) or extended (17: adds the last trade, spots vs competitors, timing, flow by side, last epoch's edge)",
   },
   rewardMode: {

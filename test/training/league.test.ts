@@ -182,5 +182,13 @@ describe("propamm train --league", () => {
     expect(r.stdout).toContain(`champion: ${saved.champion.dir}`);
     expect(r.stdout).toMatch(/league round 1\/1, member 1 \(seed 1\).*pool of 1: .*history\/round-000\/member-0/);
     expect(saved.pools).toEqual([[["history/round-000/member-1"], ["history/round-000/member-0"]]]);
+    // A league's members keep the seed observation every 100 steps (a single ES run's default differs).
+    for (const dir of saved.memberDirs) {
+      const { env } = readCheckpointState(resolveCheckpoint(join(out, dir)));
+      expect({ observation: env.observation, decisionInterval: env.decisionInterval }).toEqual({
+        observation: "seed",
+        decisionInterval: 100,
+      });
+    }
   }, 150_000);
 });

@@ -14,7 +14,9 @@ import { tempDir } from "../helpers/tmp.js";
 const tmp = tempDir("propamm-seeds-");
 const cli = (args: string[]) => runCliAsync(args, { cwd: tmp, timeoutMs: 120_000 });
 
+// Decisions every 100 steps (not ES's default, every trade), so that 1000 decisions make several iterations.
 const TINY = ["--timesteps", "1000", "--hp", "population=4", "--steps", "500", "--epoch-len", "250"];
+TINY.push("--decision-interval", "100");
 const EVAL = ["--eval-every", "1", "--eval-episodes", "2", "--workers", "1"];
 
 const rec = (iteration: number, timesteps: number, vs: number): EvalRecord => ({

@@ -725,6 +725,40 @@ describe("propamm train (the built CLI)", () => {
     expect(Buffer.compare(latestWeights(same), latestWeights(out))).toBe(0);
   });
 
+  it("ES trains on the extended observation at every trade unless told; PPO on the seed observation every 100 steps", async () => {
+    const small = ["--timesteps", "40", "--steps", "200", "--epoch-len", "100", "--eval-every", "0", "--workers", "0"];
+    const es = ["--hp", "population=2", "--hp", "seedsPerGeneration=1", "--hp", "hidden="];
+    const runs: [string[], { observation: string; decisionInterval: number }][] = [
+      [["--algo", "es", ...es], { observation: "extended", decisionInterval: 1 }],
+      [
+        ["--algo", "es", ...es, "--observation", "seed", "--decision-interval", "20"],
+        { observation: "seed", decisionInterval: 20 },
+      ],
+      [["--algo", "ppo", "--hp", "numEnvs=2", "--hp", "hidden=8"], { observation: "seed", decisionInterval: 100 }],
+      [
+        ["--algo", "ppo", "--hp", "numEnvs=2", "--hp", "hidden=8", "--observation", "extended"],
+        { observation: "extended", decisionInterval: 100 },
+      ],
+    ];
+    const results = await Promise.all(
+      runs.map(([extra], i) => {
+        const args = ["train", ...small, ...extra, "--out", join(tmp, `cli-defaults-${i}`)];
+        return cli(args, 120_000).then((r) => ({ args, r }));
+      }),
+    );
+    results.forEach(({ args, r }, i) => {
+      expect(r.status, show(args, r)).toBe(0);
+      const { env } = readCheckpointState(resolveCheckpoint(join(tmp, `cli-defaults-${i}`)));
+      expect({ observation: env.observation, decisionInterval: env.decisionInterval }, args.join(" ")).toEqual(
+        runs[i][1],
+      );
+      // Decisions are counted per episode of 200 steps: at every trade there are far more than 2.
+      const episodes = metrics(join(tmp, `cli-defaults-${i}`)).at(-1)!;
+      if (runs[i][1].decisionInterval === 1)
+        expect(episodes.timesteps as number, args.join(" ")).toBeGreaterThan(20 * (episodes.episodes as number));
+    });
+  }, 180_000);
+
   it("--help lists each algorithm's hyperparameters, in config order, with their defaults and docs", async () => {
     const args = ["train", "--help"];
     const r = await cli(args);

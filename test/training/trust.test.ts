@@ -136,7 +136,8 @@ describe("--resume keeps the run's environment, seed and hyperparameters, and sa
       [["--opponents", "fixed:40", "fixed:40"], /--opponents fixed:40 fixed:40 \(the run has fixed:40\)/],
       [["--steps", "600"], /--steps 600 \(the run has 500\)/],
       [["--sigma", "0.002"], /--sigma 0.002 \(the run has \(not set\)\)/],
-      [["--decision-interval", "50"], /--decision-interval 50 \(the run has 100\)/],
+      // The run took ES's default, a decision at every trade.
+      [["--decision-interval", "50"], /--decision-interval 50 \(the run has 1\)/],
       [["--seed", "4"], /--seed 4 \(the run has 0\)/],
       [["--hp", "population=4"], /--hp population= 4 \(the run has 8\)/],
       [["--reward-baseline", "none"], /--reward-baseline none \(the run has normalizer\)/],
@@ -348,7 +349,18 @@ describe("the budget is said up front, and the progress counts to where the run 
   it("the CLI prints the budget in whole iterations before training, and caps --workers at the core count", async () => {
     const out = join(tmp, "budget-cli");
     const args = ["train", "--timesteps", "50", "--steps", "500", "--epoch-len", "250", "--out", out];
-    args.push("--hp", "population=8", "--hp", "seedsPerGeneration=2", "--hp", "hidden=8,8", "--workers", "256");
+    args.push(
+      "--decision-interval",
+      "100",
+      "--hp",
+      "population=8",
+      "--hp",
+      "seedsPerGeneration=2",
+      "--hp",
+      "hidden=8,8",
+      "--workers",
+      "256",
+    );
     const r = await cli(args, 60_000);
     expect(r.status, show(args, r)).toBe(0);
     const cores = availableParallelism();
