@@ -139,7 +139,8 @@ export async function buildApi(o: ApiOptions): Promise<FastifyInstance> {
   const store = o.store;
   const maxSource = o.maxSourceBytes ?? 256 * 1024;
   const maxSims = o.maxSimulations ?? 1000;
-  const maxTimesteps = o.maxTimesteps ?? 10_000_000;
+  // Twice `propamm train`'s ES default (100M decisions at every trade; the time limit bounds it too).
+  const maxTimesteps = o.maxTimesteps ?? 200_000_000;
   const maxTime = o.maxTimeSeconds ?? 3600;
   const maxMem = o.maxMemoryMb ?? 4096;
   const defTime = Math.min(o.defaultTimeSeconds ?? 900, maxTime);
