@@ -2,7 +2,7 @@
 
     python -m propamm_gym.tune_train --num-samples 8 --timesteps 20000 \\
         --search population=16|32|48 --search sigma=loguniform:0.01:0.1 --search learningRate=uniform:0.005:0.05 \\
-        --metric meanEdgeVsNormalizer -- --opponents starter --eval-every 5
+        --metric meanEdgeVsNormalizer -- --opponents starter --observation seed --decision-interval 100
 
 Each trial runs ``node dist/cli/main.js train --hp key=value ... --out <trial dir>/run`` as a
 subprocess (its own process group, killed if the trial ends first), then reports every held-out

@@ -13,9 +13,10 @@ from propamm_gym.tune_train import parse_search, run_sweep  # they import ray on
 require_ray()
 
 
+# Decisions every 100 steps (ES's default is one per trade), so that 200 decisions are two generations.
 TRAIN_ARGS = [
     "--timesteps", "200", "--eval-every", "1", "--eval-episodes", "2", "--workers", "1",
-    "--steps", "2000", "--epoch-len", "500", "--hp", "seedsPerGeneration=1",
+    "--steps", "2000", "--epoch-len", "500", "--hp", "seedsPerGeneration=1", "--decision-interval", "100",
 ]  # fmt: skip
 
 
