@@ -29,7 +29,7 @@ import { formatSeedTable, reportSeeds, seedRunDir } from "./train-seeds.js";
 /**
  * What `train` uses where a flag is not given, by what it trains. A run of ES (alone or with
  * --seeds) sees the extended observation and decides at every trade: 100M decisions take about
- * 9 minutes on 2 cores, and on three training seeds beat the regime table (docs/training.md,
+ * 7 minutes on 2 cores, and on three training seeds beat the regime table (docs/training.md,
  * "Against the baselines"). A league's members keep the seed observation every 100 steps, which
  * is what its measured budget is in (a member's 2M decisions at every trade are one iteration).
  * PPO updates its network per decision, so it keeps the seed observation every 100 steps too.
@@ -232,11 +232,8 @@ export function addTrainCommand(program: Command): void {
       .addHelpText("after", hyperparameterHelp()),
   );
   // The env's defaults for these two are the library's; train's depend on the algorithm (above).
-  for (const [attribute, key] of [
-    ["observation", "observation"],
-    ["decisionInterval", "decisionInterval"],
-  ] as const) {
-    const option = command.options.find((opt) => opt.attributeName() === attribute);
+  for (const key of ["observation", "decisionInterval"] as const) {
+    const option = command.options.find((opt) => opt.attributeName() === key);
     if (option) option.defaultValueDescription = defaultsText(key);
   }
   addSimulationOptions(command).action(async (o: TrainCliOptions, cmd: Command) => {
